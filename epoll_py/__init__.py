@@ -1,0 +1,44 @@
+"""epoll_py: Linux epoll for Python, typed, fast and safe.
+
+A port of rust-vmm's ``vmm-sys-util`` epoll module, built on a cffi
+extension.  Waits reuse a preallocated :class:`EventArray` and allocate
+nothing.
+
+>>> import epoll_py
+>>> with epoll_py.Epoll() as ep, epoll_py.EventFd(epoll_py.EFD_NONBLOCK) as efd:
+...     ep.add(efd, epoll_py.EventSet.IN)
+...     efd.write(1)
+...     events = epoll_py.EventArray(16)
+...     n = ep.wait(-1, events)
+...     [(data == efd.fileno(), mask) for data, mask in events.ready(n)]
+[(True, 1)]
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _epoll  # noqa: F401  (the compiled core)
+except ImportError as error:  # pragma: no cover - only without a build
+    raise ImportError(
+        "epoll_py's compiled module epoll_py._epoll is missing: install the "
+        "package (pip install .) or build it in place (pip install -e .)"
+    ) from error
+
+from .epoll import Epoll
+from .event import ControlOperation, EpollEvent, EventSet
+from .eventarray import EventArray
+from .eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFd
+
+__all__ = [
+    "EFD_CLOEXEC",
+    "EFD_NONBLOCK",
+    "EFD_SEMAPHORE",
+    "ControlOperation",
+    "Epoll",
+    "EpollEvent",
+    "EventArray",
+    "EventFd",
+    "EventSet",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,117 @@
+"""Argument checks and errors shared by every epoll_py type.
+
+Everything here runs *before* a syscall (to refuse bad Python input with
+``TypeError``/``ValueError``/``OverflowError``) or *after* one (to turn
+``errno`` into the ``OSError`` subclass Python would pick).  Hot paths do not
+call these; they let cffi's own argument conversion refuse bad types and come
+here only on the slow path, to raise a precise message.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+from typing import NoReturn, Protocol, Union
+
+from ._epoll import ffi
+
+U32_MAX = 0xFFFF_FFFF
+U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+INT_MAX = 0x7FFF_FFFF
+INT_MIN = -0x8000_0000
+
+
+class HasFileno(Protocol):
+    """Anything with a ``fileno()`` method, like a socket or a file."""
+
+    def fileno(self) -> int: ...
+
+
+#: A file descriptor number or an object that has one.
+FileDescriptorLike = Union[int, HasFileno]
+
+
+def to_int(value: object, name: str) -> int:
+    """Return ``value`` as an exact ``int`` (anything with ``__index__``), else TypeError."""
+    try:
+        # int(): PyPy 3.9's operator.index returns int subclasses unchanged.
+        return int(operator.index(value))  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+
+
+def in_range(value: object, name: str, low: int, high: int) -> int:
+    """Return ``value`` as an int in ``low..high``, else OverflowError."""
+    number = to_int(value, name)
+    if not low <= number <= high:
+        raise OverflowError(f"{name} must be in {low}..{high}, got {number}")
+    return number
+
+
+def u32(value: object, name: str) -> int:
+    """Return ``value`` as an unsigned 32-bit int."""
+    return in_range(value, name, 0, U32_MAX)
+
+
+def u64(value: object, name: str) -> int:
+    """Return ``value`` as an unsigned 64-bit int."""
+    return in_range(value, name, 0, U64_MAX)
+
+
+def timeout_ms(value: object) -> int:
+    """Check an epoll timeout in milliseconds: -1 blocks, 0 polls."""
+    number = to_int(value, "timeout")
+    if number < -1:
+        raise ValueError(f"timeout must be -1 (block) or >= 0 milliseconds, got {number}")
+    if number > INT_MAX:
+        raise OverflowError(f"timeout must be at most {INT_MAX} milliseconds, got {number}")
+    return number
+
+
+def fileno(obj: object) -> int:
+    """Return the fd of an int or of an object with ``fileno()``.
+
+    Negative numbers pass through: the kernel answers them with EBADF.
+    """
+    if isinstance(obj, int):
+        fd = int(obj)
+    else:
+        method = getattr(obj, "fileno", None)
+        if method is None:
+            raise TypeError(
+                f"fd must be an int or have a fileno() method, not {type(obj).__name__}"
+            )
+        fd = method()
+        if not isinstance(fd, int):
+            raise TypeError(f"fileno() returned {type(fd).__name__}, not int")
+    if not INT_MIN <= fd <= INT_MAX:
+        raise OverflowError(f"fd must fit in a C int, got {fd}")
+    return int(fd)
+
+
+def flags(value: object, name: str, allowed: int) -> int:
+    """Check a flags word: an int made only of the ``allowed`` bits."""
+    number = to_int(value, name)
+    if number < 0 or number & ~allowed:
+        raise ValueError(f"{name} has unknown bits: {number:#x} (allowed: {allowed:#x})")
+    return number
+
+
+def os_error(err: int) -> OSError:
+    """The OSError subclass Python picks for ``err`` (e.g. FileExistsError)."""
+    return OSError(err, os.strerror(err))
+
+
+def raise_errno() -> NoReturn:
+    """Raise the OSError for the errno saved by the last cffi call."""
+    raise os_error(ffi.errno)
+
+
+def closed(kind: str) -> ValueError:
+    """The error every method of a closed object raises."""
+    return ValueError(f"I/O operation on closed {kind} object")
+
+
+def not_picklable(obj: object) -> NoReturn:
+    """Refuse to pickle or copy an object that owns a file descriptor."""
+    raise TypeError(f"cannot pickle {type(obj).__name__!r} object")

@@ -1,0 +1,319 @@
+"""A preallocated buffer of ``struct epoll_event`` that waits fill and reuse.
+
+Design note
+-----------
+The standard library's ``select.epoll.poll`` allocates a C buffer, a list and
+one tuple per ready file on every call.  An :class:`EventArray` is allocated
+once and every wait writes into it, so a wait allocates nothing.
+
+Per-event access has two speeds.  ``arr[i]`` builds an :class:`EpollEvent`,
+which is convenient but costs an object per event.  The fast path reads
+arrays that the C shim fills after each wait: ``arr.data`` (``uint64``) and
+``arr.events`` (``uint32``), flat, and the same pairs packed as ``"=QI"``.
+``arr.ready(n)`` (and ``Epoll.wait_ready``) iterate ``(data, events)`` of the
+first *n* slots the cheapest way for that *n*:
+
+* few events: ``struct.iter_unpack`` over the packed pairs, one iterator
+  object in all (a ``zip`` of two iterators costs more to set up);
+* more: ``zip`` over two memoryviews, the cheapest per event (about a third
+  of what ``select.epoll`` spends building a tuple per event).
+
+Indexing a cdata struct array from CPython costs about twice as much as
+either.  On PyPy it is the opposite: cdata access is what the JIT compiles
+best and memoryviews are slow, so there ``data``/``events`` are thin
+read-only wrappers of the cdata arrays (which the JIT inlines) and ``ready``
+unpacks them into lists.
+
+Capacity is fixed at creation.  The kernel is always given the capacity as
+``maxevents``, so it can never write past the buffer.
+"""
+
+from __future__ import annotations
+
+import platform
+import struct
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+from . import _checks
+from ._epoll import ffi
+from .event import EpollEvent
+
+__all__ = ["EventArray"]
+
+# The kernel refuses more than INT_MAX / sizeof(struct epoll_event) events.
+MAX_CAPACITY = _checks.INT_MAX // ffi.sizeof("struct epoll_event")
+
+_PYPY = platform.python_implementation() == "PyPy"
+_VIEW_CACHE = 1024
+
+#: How C packs one ready event in ``pairs``: data (u64), events (u32).
+PAIR = struct.Struct("=QI")
+#: ``iter_unpack`` is the cheaper iterator below this many events (CPython).
+UNPACK_BELOW = 0 if _PYPY else 8
+
+
+class EventArray(Sequence[EpollEvent]):
+    """A fixed-capacity array of epoll events, reused by every wait.
+
+    ``len(arr)`` is its capacity.  After ``n = epoll.wait(timeout, arr)``,
+    slots ``0..n-1`` hold the ready events: ``arr[i]`` as an
+    :class:`EpollEvent`, or, without building objects, ``arr.data[i]`` and
+    ``arr.events[i]``, or ``arr.ready(n)`` to iterate ``(data, events)``.
+
+    Use one ``EventArray`` per waiting thread: a wait overwrites its slots.
+
+    >>> arr = EventArray(64)
+    >>> len(arr)
+    64
+    >>> arr[0]
+    EpollEvent(events=0, data=0)
+    """
+
+    __slots__ = (
+        "_buffer",
+        "_data",
+        "_data_view",
+        "_events_view",
+        "_mask",
+        "_owner",
+        "_pair_views",
+        "_pairs",
+        "_state",
+        "_timeout",
+        "_views",
+    )
+
+    def __init__(self, capacity: int) -> None:
+        size = _checks.to_int(capacity, "capacity")
+        if size < 1:
+            raise ValueError(f"capacity must be at least 1, got {size}")
+        if size > MAX_CAPACITY:
+            raise OverflowError(f"capacity must be at most {MAX_CAPACITY}, got {size}")
+        # SAFETY: the four buffers and the state that points at them are
+        # owned by this object (ffi.new frees them when the cdata objects die)
+        # and are never replaced, so the raw pointers in the state stay valid
+        # for as long as the state can be reached, which is only through
+        # self.  Every buffer has `size` slots and state.capacity == size.
+        self._buffer = ffi.new("struct epoll_event[]", size)
+        self._data = ffi.new("uint64_t[]", size)
+        self._mask = ffi.new("uint32_t[]", size)
+        self._pairs = ffi.new("struct epy_pair[]", size)
+        self._state = ffi.new(
+            "struct epy_wait_state *",
+            {
+                "ep": ffi.NULL,
+                "timeout": 0,
+                "capacity": size,
+                "events": self._buffer,
+                "data": self._data,
+                "mask": self._mask,
+                "pairs": self._pairs,
+            },
+        )
+        # Which epoll struct and timeout object the state is bound to;
+        # Epoll.wait skips rebinding when both are identical.  Keeping the
+        # bound struct here also keeps it alive while state.ep points to it.
+        self._owner: Any = None
+        self._timeout: object = None
+        self._data_view: Sequence[int]
+        self._events_view: Sequence[int]
+        if _PYPY:
+            self._data_view = _CdataView(self._data)
+            self._events_view = _CdataView(self._mask)
+        else:
+            self._data_view = memoryview(ffi.buffer(self._data)).cast("Q").toreadonly()
+            self._events_view = memoryview(ffi.buffer(self._mask)).cast("I").toreadonly()
+        # SAFETY: views of the first n packed pairs, n < UNPACK_BELOW and
+        # n <= capacity; a view keeps the buffer it shows alive.
+        pairs = memoryview(ffi.buffer(self._pairs))
+        self._pair_views = [pairs[: n * PAIR.size] for n in range(min(size, UNPACK_BELOW - 1) + 1)]
+        # _slots(n) on CPython: views of the first n slots, made on first use
+        # and kept for n <= _VIEW_CACHE (beyond it, slicing is noise).  Stays
+        # all None on PyPy, where the fast path unpacks instead.
+        self._views: list[tuple[Sequence[int], Sequence[int]] | None] = [None] * (
+            min(size, _VIEW_CACHE) + 1
+        )
+
+    @property
+    def data(self) -> Sequence[int]:
+        """The ``data`` of every slot as a flat sequence of ``int`` (u64).
+
+        Filled by each wait; read it for slots ``0..n-1``.  Fetch it once and
+        index it in the loop: it is the same object for the array's lifetime.
+
+        >>> import epoll_py
+        >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
+        ...     ep.add(efd, epoll_py.EventSet.OUT, data=11)
+        ...     arr = EventArray(4)
+        ...     data, events = arr.data, arr.events
+        ...     [(data[i], events[i]) for i in range(ep.wait(0, arr))]
+        [(11, 4)]
+        """
+        return self._data_view
+
+    @property
+    def events(self) -> Sequence[int]:
+        """The ``events`` mask of every slot as a flat sequence of ``int`` (u32).
+
+        >>> arr = EventArray(2)
+        >>> list(arr.events)
+        [0, 0]
+        """
+        return self._events_view
+
+    def _bind(self, ep: Any, timeout: object, milliseconds: int) -> None:
+        """Point the C state at an epoll struct and a timeout (Epoll.wait's slow path)."""
+        self._state.ep = ep
+        self._state.timeout = milliseconds
+        self._owner = ep
+        # Only a plain int is safe to recognise by identity later.
+        self._timeout = timeout if type(timeout) is int else None
+
+    def _unbind_timeout(self) -> None:
+        """Forget the cached timeout (after a retry changed state.timeout)."""
+        self._timeout = None
+
+    def __len__(self) -> int:
+        """The capacity: the most events one wait can return.
+
+        >>> len(EventArray(8))
+        8
+        """
+        return len(self._buffer)
+
+    @overload
+    def __getitem__(self, index: int) -> EpollEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[EpollEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> EpollEvent | list[EpollEvent]:
+        """The event in slot ``index`` as an :class:`EpollEvent` (a copy).
+
+        Negative indices and slices work as for a list.
+
+        >>> arr = EventArray(4)
+        >>> arr[-1], len(arr[1:3])
+        (EpollEvent(events=0, data=0), 2)
+        """
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        size = len(self._buffer)
+        i = _checks.to_int(index, "index")
+        if i < 0:
+            i += size
+        if not 0 <= i < size:
+            raise IndexError(f"EventArray index {index} out of range for capacity {size}")
+        # SAFETY: 0 <= i < capacity, checked above (cffi checks it again).
+        slot = self._buffer[i]
+        return EpollEvent._from_c(slot.events, slot.data.u64)
+
+    def __iter__(self) -> Iterator[EpollEvent]:
+        """Every slot, ready or not, as :class:`EpollEvent` values.
+
+        >>> sum(1 for _ in EventArray(3))
+        3
+        """
+        for i in range(len(self._buffer)):
+            yield self[i]
+
+    def ready(self, n: int) -> Iterator[tuple[int, int]]:
+        """Iterate ``(data, events)`` of the first ``n`` slots, the fast way.
+
+        ``n`` is what :meth:`Epoll.wait` returned.  No :class:`EpollEvent` is
+        built.  :meth:`Epoll.wait_ready` waits and does this in one call.
+
+        >>> import epoll_py
+        >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
+        ...     ep.add(efd, epoll_py.EventSet.OUT, data=7)
+        ...     arr = EventArray(8)
+        ...     n = ep.wait(0, arr)
+        ...     list(arr.ready(n))
+        [(7, 4)]
+        """
+        return self._iterate(self._check_count(n))
+
+    def _iterate(self, count: int) -> Iterator[tuple[int, int]]:
+        """``(data, events)`` of the first ``count`` slots (0 <= count <= capacity).
+
+        Epoll.wait_ready inlines this: a call would cost as much as the rest.
+        """
+        if count < UNPACK_BELOW:
+            return _iter_pairs(self._pair_views[count])
+        return zip(*self._slots(count))
+
+    def _check_count(self, n: object) -> int:
+        size = len(self._buffer)
+        count = _checks.to_int(n, "n")
+        if not 0 <= count <= size:
+            raise ValueError(f"n must be between 0 and the capacity {size}, got {count}")
+        return count
+
+    def _slots(self, count: int) -> tuple[Sequence[int], Sequence[int]]:
+        """``data`` and ``events`` of the first ``count`` slots (0 <= count <= capacity).
+
+        CPython: views, cached for small counts so a steady loop builds none.
+        PyPy: lists unpacked from the cdata arrays, which its JIT does best.
+        """
+        if count < len(self._views):
+            views = self._views[count]
+            if views is not None:
+                return views
+        if _PYPY:
+            # SAFETY: 0 <= count <= capacity of both arrays (caller's contract).
+            return (ffi.unpack(self._data, count), ffi.unpack(self._mask, count))
+        # SAFETY: slices of read-only views of buffers self owns, bounded by
+        # 0 <= count <= capacity; a view keeps its buffer alive.
+        views = (self._data_view[:count], self._events_view[:count])
+        if count < len(self._views):
+            self._views[count] = views
+        return views
+
+    def __repr__(self) -> str:
+        """Shows the capacity.
+
+        >>> EventArray(16)
+        EventArray(16)
+        """
+        return f"EventArray({len(self._buffer)})"
+
+    def __reduce__(self) -> Any:
+        """An EventArray is a buffer tied to C state; it cannot be pickled.
+
+        >>> import pickle
+        >>> pickle.dumps(EventArray(1))
+        Traceback (most recent call last):
+        ...
+        TypeError: cannot pickle 'EventArray' object
+        """
+        _checks.not_picklable(self)
+
+
+_iter_pairs = PAIR.iter_unpack
+
+
+class _CdataView(Sequence[int]):
+    """A read-only sequence over a cdata integer array (PyPy's ``data``/``events``)."""
+
+    __slots__ = ("_array",)
+
+    def __init__(self, array: Any) -> None:
+        self._array = array
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | list[int]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self._array))
+            # SAFETY: indices() clamps start and stop to 0..len.
+            return ffi.unpack(self._array, len(self._array))[start:stop:step]  # type: ignore[no-any-return]
+        # SAFETY: cffi bounds-checks indexing of an array of known length.
+        return self._array[index]  # type: ignore[no-any-return]
