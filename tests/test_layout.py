@@ -1,0 +1,76 @@
+"""The C layout and constants come from the system headers, not from us."""
+
+from __future__ import annotations
+
+import os
+import platform
+import select
+import sys
+
+import pytest
+
+import epoll_py
+from epoll_py import ControlOperation, EventSet
+from epoll_py._epoll import ffi, lib
+
+
+def test_epoll_event_layout_matches_platform() -> None:
+    # glibc packs struct epoll_event on x86_64 only (__EPOLL_PACKED).
+    packed = platform.machine() == "x86_64"
+    assert ffi.sizeof("struct epoll_event") == (12 if packed else 16)
+    assert ffi.offsetof("struct epoll_event", "events") == 0
+    assert ffi.offsetof("struct epoll_event", "data") == (4 if packed else 8)
+    assert ffi.sizeof("epoll_data_t") == 8
+
+
+def test_event_array_slots_are_struct_sized() -> None:
+    arr = epoll_py.EventArray(10)
+    assert ffi.sizeof(arr._buffer) == 10 * ffi.sizeof("struct epoll_event")
+    assert len(arr.data) == len(arr.events) == 10
+
+
+def test_event_set_matches_the_standard_library() -> None:
+    # select takes its EPOLL* values from the same headers: a second witness.
+    # (PyPy's select lacks some of them.)
+    names = {
+        EventSet.IN: "EPOLLIN",
+        EventSet.OUT: "EPOLLOUT",
+        EventSet.ERROR: "EPOLLERR",
+        EventSet.READ_HANG_UP: "EPOLLRDHUP",
+        EventSet.EDGE_TRIGGERED: "EPOLLET",
+        EventSet.HANG_UP: "EPOLLHUP",
+        EventSet.PRIORITY: "EPOLLPRI",
+        EventSet.ONE_SHOT: "EPOLLONESHOT",
+        EventSet.EXCLUSIVE: "EPOLLEXCLUSIVE",
+    }
+    compared = 0
+    for ours, name in names.items():
+        if hasattr(select, name):
+            assert int(ours) == getattr(select, name), name
+            compared += 1
+    assert compared >= 6
+    assert len(EventSet) == 10
+    assert int(EventSet.WAKE_UP) == lib.EPOLLWAKEUP == 1 << 29
+    assert int(EventSet.EDGE_TRIGGERED) == 1 << 31
+
+
+def test_control_operations_are_the_linux_abi() -> None:
+    assert [int(op) for op in ControlOperation] == [1, 3, 2]
+    assert ControlOperation.ADD == lib.EPOLL_CTL_ADD
+    assert ControlOperation.MODIFY == lib.EPOLL_CTL_MOD
+    assert ControlOperation.DELETE == lib.EPOLL_CTL_DEL
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="os.EFD_* appeared in 3.10")
+def test_eventfd_flags_match_os() -> None:
+    assert epoll_py.EFD_CLOEXEC == os.EFD_CLOEXEC
+    assert epoll_py.EFD_NONBLOCK == os.EFD_NONBLOCK
+    assert epoll_py.EFD_SEMAPHORE == os.EFD_SEMAPHORE
+
+
+def test_public_api_is_exported() -> None:
+    for name in epoll_py.__all__:
+        assert hasattr(epoll_py, name), name
+    assert {"ControlOperation", "EventSet", "EpollEvent", "Epoll", "EventFd"} <= set(
+        epoll_py.__all__
+    )
