@@ -114,6 +114,7 @@ struct epy_wait_state {
     int timeout;          /* milliseconds, -1 blocks */
     int capacity;         /* slots in each buffer below; fixed at creation */
     int64_t started_ns;   /* CLOCK_MONOTONIC when the last timed wait began */
+    int pairs_below;      /* fill pairs only for fewer events than this */
     struct epoll_event *events;  /* what the kernel writes */
     uint64_t *data;              /* flat copies of events[i].data.u64 */
     uint32_t *mask;              /* flat copies of events[i].events */
@@ -131,12 +132,20 @@ int epy_wait(struct epy_wait_state *s);
 int epy_pwait(struct epy_wait_state *s, const sigset_t *sigmask);
 int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeout_ns);
 int epy_ctl(struct epy_epoll *ep, int op, int fd, uint32_t events, uint64_t data);
+/* Fewer arguments are cheaper calls: data = fd, or no event at all. */
+int epy_add_fd(struct epy_epoll *ep, int fd, uint32_t events);
+int epy_mod_fd(struct epy_epoll *ep, int fd, uint32_t events);
+int epy_del(struct epy_epoll *ep, int fd);
 int epy_ctl_many(struct epy_epoll *ep, const int *ops, const int *fds,
                  const uint32_t *events, const uint64_t *data, int n, int *done);
 int epy_set_busy_poll(struct epy_epoll *ep, const struct epy_busy_poll *params);
 int epy_get_busy_poll(struct epy_epoll *ep, struct epy_busy_poll *params);
 int epy_timerfd_settime(int fd, int flags, int64_t initial_ns, int64_t interval_ns);
 int epy_timerfd_gettime(int fd, int64_t *remaining_and_interval);
+
+/* Returned (negated) for an operation that is not ADD, MOD or DEL; above
+   every errno (MAX_ERRNO is 4095), so never confused with one. */
+#define EPY_EBADOP 4096
 
 extern const int EPY_HAVE_EPOLL_PWAIT2;
 extern const unsigned long EPY_EPIOCSPARAMS;
@@ -175,6 +184,149 @@ struct epy_wait_state {
     int timeout;
     int capacity;
     int64_t started_ns;
+    int pairs_below;
+    struct epoll_event *events;
+    uint64_t *data;
+    uint32_t *mask;
+    struct epy_pair *pairs;
+};
+
+struct epy_busy_poll {
+    uint32_t busy_poll_usecs;
+    uint16_t busy_poll_budget;
+    uint8_t prefer_busy_poll;
+    uint8_t pad;
+};
+
+/* struct epoll_params and its ioctls (Linux 6.9, uapi/linux/eventpoll.h);
+   libc headers often lack them, and the layout is fixed by the kernel ABI. */
+_Static_assert(sizeof(struct epy_busy_poll) == 8, "struct epoll_params is 8 bytes");
+const unsigned long EPY_EPIOCSPARAMS = _IOW(0x8A, 0x01, struct epy_busy_poll);
+const unsigned long EPY_EPIOCGPARAMS = _IOR(0x8A, 0x02, struct epy_busy_poll);
+
+/* A libc result, or -errno if it failed. */
+static inline int epy_result(int rc)
+{
+    return rc < 0 ? -errno : rc;
+}
+
+int epy_epoll_create(void)
+{
+    return epy_result(epoll_create1(EPOLL_CLOEXEC));
+}
+
+int epy_eventfd(unsigned int initval, int flags)
+{
+    return epy_result(eventfd(initval, flags | EFD_CLOEXEC));
+}
+
+int epy_timerfd_create(int clockid, int flags)
+{
+    return epy_result(timerfd_create(clockid, flags | TFD_CLOEXEC));
+}
+
+static int64_t epy_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Common tail of every wait: hide the waker and fill the flat arrays.
+   SAFETY: 0 <= n <= s->capacity (the kernel never returns more than the
+   maxevents we gave it, which is s->capacity), and events, data, mask and
+   pairs each hold s->capacity slots, allocated with s by EventArray and
+   kept alive by it for as long as s is reachable. */
+static int epy_finish(struct epy_wait_state *s, struct epy_epoll *ep, int n)
+{
+    int i, out = n;
+    if (ep->waker_fd >= 0) {
+        /* Hide the waker's events, compacting the rest in place, and drain
+           its eventfd so the level-triggered waker goes quiet.  A failed
+           read (EAGAIN: another waiter drained it first) is harmless. */
+        out = 0;
+        for (i = 0; i < n; i++) {
+            if (s->events[i].data.u64 == ep->waker_data) {
+                uint64_t count;
+                ssize_t r = read(ep->waker_fd, &count, sizeof count);
+                (void)r;
+                continue;
+            }
+            if (out != i)
+                s->events[out] = s->events[i];
+            out++;
+        }
+    }
+    for (i = 0; i < out; i++) {
+        s->data[i] = s->events[i].data.u64;
+        s->mask[i] = s->events[i].events;
+    }
+    if (out < s->pairs_below) {
+        for (i = 0; i < out; i++) {
+            s->pairs[i].data = s->data[i];
+            s->pairs[i].events = s->mask[i];
+        }
+    }
+    return out;
+}
+
+int epy_wait(struct epy_wait_state *s);
+int epy_pwait(struct epy_wait_state *s, const sigset_t *sigmask);
+int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeout_ns);
+int epy_ctl(struct epy_epoll *ep, int op, int fd, uint32_t events, uint64_t data);
+/* Fewer arguments are cheaper calls: data = fd, or no event at all. */
+int epy_add_fd(struct epy_epoll *ep, int fd, uint32_t events);
+int epy_mod_fd(struct epy_epoll *ep, int fd, uint32_t events);
+int epy_del(struct epy_epoll *ep, int fd);
+int epy_ctl_many(struct epy_epoll *ep, const int *ops, const int *fds,
+                 const uint32_t *events, const uint64_t *data, int n, int *done);
+int epy_set_busy_poll(struct epy_epoll *ep, const struct epy_busy_poll *params);
+int epy_get_busy_poll(struct epy_epoll *ep, struct epy_busy_poll *params);
+int epy_timerfd_settime(int fd, int flags, int64_t initial_ns, int64_t interval_ns);
+int epy_timerfd_gettime(int fd, int64_t *remaining_and_interval);
+
+/* Returned (negated) for an operation that is not ADD, MOD or DEL; above
+   every errno (MAX_ERRNO is 4095), so never confused with one. */
+#define EPY_EBADOP 4096
+
+extern const int EPY_HAVE_EPOLL_PWAIT2;
+extern const unsigned long EPY_EPIOCSPARAMS;
+extern const unsigned long EPY_EPIOCGPARAMS;
+"""
+
+SOURCE = r"""
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+
+struct epy_epoll {
+    int epfd;
+    int waker_fd;
+    uint64_t waker_data;
+};
+
+struct epy_pair {
+    uint64_t data;
+    uint32_t events;
+} __attribute__((packed));
+
+struct epy_wait_state {
+    struct epy_epoll *ep;
+    int timeout;
+    int capacity;
+    int64_t started_ns;
+    int pairs_below;
     struct epoll_event *events;
     uint64_t *data;
     uint32_t *mask;
@@ -319,14 +471,33 @@ int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeou
     return n > 0 ? epy_finish(s, ep, n) : epy_result(n);
 }
 
+#define EPY_EBADOP 4096
+
 int epy_ctl(struct epy_epoll *ep, int op, int fd, uint32_t events, uint64_t data)
 {
     /* DEL ignores the event, but kernels before 2.6.9 required it non-NULL. */
     struct epoll_event ev;
+    if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL)
+        return -EPY_EBADOP;
     memset(&ev, 0, sizeof ev);
     ev.events = events;
     ev.data.u64 = data;
     return epy_result(epoll_ctl(ep->epfd, op, fd, &ev));
+}
+
+int epy_add_fd(struct epy_epoll *ep, int fd, uint32_t events)
+{
+    return epy_ctl(ep, EPOLL_CTL_ADD, fd, events, (uint64_t)(int64_t)fd);
+}
+
+int epy_mod_fd(struct epy_epoll *ep, int fd, uint32_t events)
+{
+    return epy_ctl(ep, EPOLL_CTL_MOD, fd, events, (uint64_t)(int64_t)fd);
+}
+
+int epy_del(struct epy_epoll *ep, int fd)
+{
+    return epy_ctl(ep, EPOLL_CTL_DEL, fd, 0, 0);
 }
 
 /* Apply n entries in order; stop at the first failure.

@@ -42,19 +42,23 @@ def to_int(value: object, name: str) -> int:
 
 def in_range(value: object, name: str, low: int, high: int) -> int:
     """Return ``value`` as an int in ``low..high``, else OverflowError."""
-    number = to_int(value, name)
-    if not low <= number <= high:
-        raise OverflowError(f"{name} must be in {low}..{high}, got {number}")
-    return number
+    number = value if type(value) is int else to_int(value, name)
+    if low <= number <= high:
+        return number
+    raise OverflowError(f"{name} must be in {low}..{high}, got {number}")
 
 
 def u32(value: object, name: str) -> int:
     """Return ``value`` as an unsigned 32-bit int."""
+    if type(value) is int and 0 <= value <= U32_MAX:
+        return value
     return in_range(value, name, 0, U32_MAX)
 
 
 def u64(value: object, name: str) -> int:
     """Return ``value`` as an unsigned 64-bit int."""
+    if type(value) is int and 0 <= value <= U64_MAX:
+        return value
     return in_range(value, name, 0, U64_MAX)
 
 

@@ -40,11 +40,14 @@ from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
 
 __all__ = ["Epoll"]
 
-_ADD = ControlOperation.ADD
-_MODIFY = ControlOperation.MODIFY
-_DELETE = ControlOperation.DELETE
+_ADD = int(ControlOperation.ADD)
+_MODIFY = int(ControlOperation.MODIFY)
+_DELETE = int(ControlOperation.DELETE)
 _epy_wait = lib.epy_wait
 _epy_ctl = lib.epy_ctl
+_epy_add_fd = lib.epy_add_fd
+_epy_mod_fd = lib.epy_mod_fd
+_epy_del = lib.epy_del
 
 
 class Epoll:
@@ -101,18 +104,22 @@ class Epoll:
         ...
         FileExistsError: [Errno 17] File exists
         """
-        if operation is not _ADD and operation is not _MODIFY and operation is not _DELETE:
-            operation = _control_operation(operation)
-        if type(event) is not EpollEvent and not isinstance(event, EpollEvent):
-            raise TypeError(f"event must be an EpollEvent, not {type(event).__name__}")
-        if type(fd) is not int:
-            fd = _checks.fileno(fd)
+        # The fast path checks nothing itself: cffi refuses what is not an
+        # int, C refuses an unknown operation, and the slow path says why.
         try:
             rc = _epy_ctl(self._ep, operation, fd, event._events, event._data)
-        except OverflowError:
-            raise OverflowError(f"fd must fit in a C int, got {fd}") from None
+        except (TypeError, OverflowError, AttributeError):
+            rc = self._ctl_checked(operation, fd, event)
         if rc < 0:
-            self._ctl_failed(rc)
+            self._ctl_failed(rc, operation)
+
+    def _ctl_checked(self, operation: object, fd: object, event: object) -> int:
+        """ctl's slow path: refuse bad arguments precisely, or convert and call."""
+        op = _control_operation(operation)
+        number = _checks.fileno(fd)
+        if not isinstance(event, EpollEvent):
+            raise TypeError(f"event must be an EpollEvent, not {type(event).__name__}")
+        return _epy_ctl(self._ep, op, number, event._events, event._data)
 
     def add(
         self,
@@ -133,12 +140,13 @@ class Epoll:
         ...     arr[0].fd == efd.fileno(), arr[0].event_set == EventSet.OUT
         (True, True)
         """
-        if type(fd) is not int:
-            fd = _checks.fileno(fd)
         try:
-            rc = _epy_ctl(self._ep, _ADD, fd, events, fd if data is None else data)
+            if data is None:
+                rc = _epy_add_fd(self._ep, fd, events)
+            else:
+                rc = _epy_ctl(self._ep, _ADD, fd, events, data)
         except (TypeError, OverflowError):
-            rc = self._ctl_checked(_ADD, fd, events, data)
+            rc = self._register_checked(_ADD, fd, events, data)
         if rc < 0:
             self._ctl_failed(rc)
 
@@ -160,12 +168,13 @@ class Epoll:
         ...     ep.wait(0, arr), arr[0].data
         (1, 99)
         """
-        if type(fd) is not int:
-            fd = _checks.fileno(fd)
         try:
-            rc = _epy_ctl(self._ep, _MODIFY, fd, events, fd if data is None else data)
+            if data is None:
+                rc = _epy_mod_fd(self._ep, fd, events)
+            else:
+                rc = _epy_ctl(self._ep, _MODIFY, fd, events, data)
         except (TypeError, OverflowError):
-            rc = self._ctl_checked(_MODIFY, fd, events, data)
+            rc = self._register_checked(_MODIFY, fd, events, data)
         if rc < 0:
             self._ctl_failed(rc)
 
@@ -179,27 +188,24 @@ class Epoll:
         ...     ep.wait(0, EventArray(4))
         0
         """
-        if type(fd) is not int:
-            fd = _checks.fileno(fd)
         try:
-            rc = _epy_ctl(self._ep, _DELETE, fd, 0, 0)
-        except OverflowError:
-            raise OverflowError(f"fd must fit in a C int, got {fd}") from None
+            rc = _epy_del(self._ep, fd)
+        except (TypeError, OverflowError):
+            rc = _epy_del(self._ep, _checks.fileno(fd))
         if rc < 0:
             self._ctl_failed(rc)
 
-    def _ctl_checked(
-        self, operation: ControlOperation, fd: int, events: object, data: object
-    ) -> int:
+    def _register_checked(self, operation: int, fd: object, events: object, data: object) -> int:
         """add/modify slow path: cffi refused an argument; say which, precisely."""
-        if not _checks.INT_MIN <= fd <= _checks.INT_MAX:
-            raise OverflowError(f"fd must fit in a C int, got {fd}")
+        number = _checks.fileno(fd)
         mask = _checks.u32(events, "events")
         # A negative fd cannot be its own data; the kernel refuses it (EBADF).
-        value = (fd & _checks.U64_MAX) if data is None else _checks.u64(data, "data")
-        return _epy_ctl(self._ep, operation, fd, mask, value)
+        value = (number & _checks.U64_MAX) if data is None else _checks.u64(data, "data")
+        return _epy_ctl(self._ep, operation, number, mask, value)
 
-    def _ctl_failed(self, rc: int) -> None:
+    def _ctl_failed(self, rc: int, operation: object = None) -> None:
+        if rc == -lib.EPY_EBADOP:
+            _control_operation(operation)  # raises the ValueError
         if self._ep.epfd < 0:
             raise _checks.closed("epoll")
         raise _checks.os_error(-rc)
@@ -258,15 +264,16 @@ class Epoll:
         n: int = _epy_wait(events._state)
         if n < 0:
             n = self._wait_failed(n, events, _retry_wait)
-        # EventArray._iterate(n), inlined: a call costs as much as the rest.
+        # EventArray._iterate(n), its common cases inlined: a call costs as
+        # much as the rest.
         if n < UNPACK_BELOW:
             return _iter_pairs(events._pair_views[n])
         try:
             views = events._views[n]
         except IndexError:  # n beyond the view cache
             views = None
-        if views is None:
-            views = events._slots(n)
+        if views is None:  # not cached yet, or PyPy
+            return events._iterate(n)
         return zip(*views)
 
     def _bind(self, timeout: object, events: object) -> None:

@@ -22,7 +22,7 @@ Indexing a cdata struct array from CPython costs about twice as much as
 either.  On PyPy it is the opposite: cdata access is what the JIT compiles
 best and memoryviews are slow, so there ``data``/``events`` are thin
 read-only wrappers of the cdata arrays (which the JIT inlines) and ``ready``
-unpacks them into lists.
+is a generator indexing them.
 
 Capacity is fixed at creation.  The kernel is always given the capacity as
 ``maxevents``, so it can never write past the buffer.
@@ -105,6 +105,7 @@ class EventArray(Sequence[EpollEvent]):
                 "ep": ffi.NULL,
                 "timeout": 0,
                 "capacity": size,
+                "pairs_below": UNPACK_BELOW,
                 "events": self._buffer,
                 "data": self._data,
                 "mask": self._mask,
@@ -124,13 +125,15 @@ class EventArray(Sequence[EpollEvent]):
         else:
             self._data_view = memoryview(ffi.buffer(self._data)).cast("Q").toreadonly()
             self._events_view = memoryview(ffi.buffer(self._mask)).cast("I").toreadonly()
-        # SAFETY: views of the first n packed pairs, n < UNPACK_BELOW and
-        # n <= capacity; a view keeps the buffer it shows alive.
-        pairs = memoryview(ffi.buffer(self._pairs))
-        self._pair_views = [pairs[: n * PAIR.size] for n in range(min(size, UNPACK_BELOW - 1) + 1)]
-        # _slots(n) on CPython: views of the first n slots, made on first use
-        # and kept for n <= _VIEW_CACHE (beyond it, slicing is noise).  Stays
-        # all None on PyPy, where the fast path unpacks instead.
+        # SAFETY: buffers over the first n packed pairs, n < UNPACK_BELOW and
+        # n <= capacity; each keeps the cdata array it shows alive.  (cffi
+        # buffers hand out their memory more cheaply than memoryview slices.)
+        self._pair_views = [
+            ffi.buffer(self._pairs, n * PAIR.size) for n in range(min(size, UNPACK_BELOW - 1) + 1)
+        ]
+        # _views_of(n) on CPython: views of the first n slots, made on first
+        # use and kept for n <= _VIEW_CACHE (beyond it, slicing is noise).
+        # Stays all None on PyPy, which iterates the cdata arrays instead.
         self._views: list[tuple[Sequence[int], Sequence[int]] | None] = [None] * (
             min(size, _VIEW_CACHE) + 1
         )
@@ -234,15 +237,6 @@ class EventArray(Sequence[EpollEvent]):
         """
         return self._iterate(self._check_count(n))
 
-    def _iterate(self, count: int) -> Iterator[tuple[int, int]]:
-        """``(data, events)`` of the first ``count`` slots (0 <= count <= capacity).
-
-        Epoll.wait_ready inlines this: a call would cost as much as the rest.
-        """
-        if count < UNPACK_BELOW:
-            return _iter_pairs(self._pair_views[count])
-        return zip(*self._slots(count))
-
     def _check_count(self, n: object) -> int:
         size = len(self._buffer)
         count = _checks.to_int(n, "n")
@@ -250,19 +244,25 @@ class EventArray(Sequence[EpollEvent]):
             raise ValueError(f"n must be between 0 and the capacity {size}, got {count}")
         return count
 
-    def _slots(self, count: int) -> tuple[Sequence[int], Sequence[int]]:
-        """``data`` and ``events`` of the first ``count`` slots (0 <= count <= capacity).
+    def _iterate(self, count: int) -> Iterator[tuple[int, int]]:
+        """``(data, events)`` of the first ``count`` slots (0 <= count <= capacity).
 
-        CPython: views, cached for small counts so a steady loop builds none.
-        PyPy: lists unpacked from the cdata arrays, which its JIT does best.
+        Epoll.wait_ready inlines the common cases: a call costs as much as
+        the rest.
         """
+        if count < UNPACK_BELOW:
+            return _iter_pairs(self._pair_views[count])
+        if _PYPY:
+            return _cdata_pairs(self._data, self._mask, count)
+        return zip(*self._views_of(count))
+
+    def _views_of(self, count: int) -> tuple[Sequence[int], Sequence[int]]:
+        """CPython: views of ``data`` and ``events`` for the first ``count`` slots,
+        cached for small counts so a steady loop builds none."""
         if count < len(self._views):
             views = self._views[count]
             if views is not None:
                 return views
-        if _PYPY:
-            # SAFETY: 0 <= count <= capacity of both arrays (caller's contract).
-            return (ffi.unpack(self._data, count), ffi.unpack(self._mask, count))
         # SAFETY: slices of read-only views of buffers self owns, bounded by
         # 0 <= count <= capacity; a view keeps its buffer alive.
         views = (self._data_view[:count], self._events_view[:count])
@@ -291,6 +291,13 @@ class EventArray(Sequence[EpollEvent]):
 
 
 _iter_pairs = PAIR.iter_unpack
+
+
+def _cdata_pairs(data: Any, mask: Any, count: int) -> Iterator[tuple[int, int]]:
+    """PyPy: a generator over the cdata arrays, which its JIT compiles best."""
+    # SAFETY: 0 <= count <= capacity of both arrays (caller's contract).
+    for i in range(count):
+        yield data[i], mask[i]
 
 
 class _CdataView(Sequence[int]):
