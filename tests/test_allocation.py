@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-tracemalloc = pytest.importorskip("tracemalloc", reason="PyPy has no tracemalloc")
-
 import epoll_py
 from epoll_py import Epoll, EventArray, EventFd, EventSet
+
+tracemalloc = pytest.importorskip("tracemalloc", reason="PyPy has no tracemalloc")
 
 PACKAGE = str(Path(epoll_py.__file__).parent)
 WAITS = 100_000
