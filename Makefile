@@ -13,6 +13,7 @@ VENV ?= .venv$(if $(filter python3,$(notdir $(PYTHON))),,-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
 SOURCES := build_epoll.py setup.py pyproject.toml
 INSTALLED := $(VENV)/.installed
+BENCH_TOOLS := $(VENV)/.bench-tools
 LINT_TOOLS := $(VENV)/.lint-tools
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -33,7 +34,13 @@ install: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(INSTALLED)
+# uvloop (the bench extra) is optional: the asyncio section compares with it
+# when it installs, and runs without it when it does not.
+$(BENCH_TOOLS): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "uvloop not installed: skipped"
+	touch $@
+
+bench: $(BENCH_TOOLS)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 $(LINT_TOOLS): $(INSTALLED)

@@ -11,19 +11,23 @@ the machine.
     python benchmarks/bench.py [--quick] [--json PATH] [--plot PATH] [--only SECTION]
 
 Sections: wait (n ready eventfds), register (10,000 fds), scale (1 ready among
-M registered), pingpong (two threads, blocking waits).
+M registered), pingpong (two threads, blocking waits), selector (select() with
+n ready sockets), asyncio (echo over loopback TCP; uvloop too if installed).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
 import platform
 import resource
 import select
+import selectors
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +54,8 @@ Impl = Callable[[int], int]
 
 C_FLOOR = "C floor"
 STDLIB = "select.epoll"
+STDLIB_SELECTOR = "selectors.EpollSelector"
+STDLIB_LOOP = "asyncio default loop"
 
 
 @dataclass
@@ -158,7 +164,9 @@ def rows_for(
     case: str,
     unit: str,
     samples: dict[str, list[float]],
+    *,
     events: int = 0,
+    stdlib: str = STDLIB,
 ) -> list[Row]:
     def paired(top: str, bottom: str) -> float | None:
         """Median over rounds of samples[top][r] / samples[bottom][r]."""
@@ -175,7 +183,7 @@ def rows_for(
             statistics.median(values),
             values,
             events,
-            vs_stdlib=paired(STDLIB, name),
+            vs_stdlib=paired(stdlib, name),
             vs_floor=paired(name, C_FLOOR),
         )
         for name, values in samples.items()
@@ -524,6 +532,133 @@ def _pingpong(k: int, one: bytes, waiter: Callable[[int], Callable[[], object]])
     return elapsed
 
 
+# -- e. selectors: select() with n ready sockets --------------------------
+
+
+def bench_selector(rounds: int, target_ns: float, progress: Progress) -> list[Row]:
+    rows: list[Row] = []
+    for n in (1, 16, 256):
+        pairs = [socket.socketpair() for _ in range(n)]
+        for _, b in pairs:
+            b.send(b"x")
+        ours = epoll_py.EpollSelector()
+        theirs = selectors.EpollSelector()
+        for i, (a, _) in enumerate(pairs):
+            ours.register(a, selectors.EVENT_READ, i)
+            theirs.register(a, selectors.EVENT_READ, i)
+
+        def run(k: int, select: Callable[[float], list] = ours.select) -> int:
+            start = perf_counter_ns()
+            for _ in range(k):
+                for _key, _events in select(0):
+                    pass
+            return perf_counter_ns() - start
+
+        def run_stdlib(k: int, select: Callable[[float], list] = theirs.select) -> int:
+            return run(k, select)
+
+        impls = {"epoll_py.EpollSelector": run, STDLIB_SELECTOR: run_stdlib}
+        k = calibrate(run_stdlib, target_ns)
+        samples = measure(impls, k, rounds, progress, f"select n={n}")
+        rows += rows_for("selector", f"n={n}", "select", samples, events=n, stdlib=STDLIB_SELECTOR)
+        ours.close()
+        theirs.close()
+        for a, b in pairs:
+            a.close()
+            b.close()
+    return rows
+
+
+# -- f. asyncio: echo over loopback TCP --------------------------------------
+
+
+class _EchoServer(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)  # type: ignore[attr-defined]
+
+
+class _EchoClient(asyncio.Protocol):
+    """Sends one message, waits for its echo, `trips` times."""
+
+    def __init__(self, trips: int, message: bytes, done: asyncio.Future) -> None:
+        self.trips, self.message, self.done = trips, message, done
+        self.pending = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(self.message)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.pending += data
+        if len(self.pending) < len(self.message):
+            return
+        self.pending = b""
+        self.trips -= 1
+        if self.trips:
+            self.transport.write(self.message)  # type: ignore[attr-defined]
+        else:
+            self.transport.close()
+            self.done.set_result(None)
+
+
+def _echo_session(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop], clients: int, trips: int
+) -> int:
+    """Nanoseconds for `clients` concurrent clients to do `trips` echoes each."""
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_EchoServer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        message = b"x" * 100
+        done = [loop.create_future() for _ in range(clients)]
+        start = perf_counter_ns()
+        for future in done:
+            await loop.create_connection(
+                lambda f=future: _EchoClient(trips, message, f), "127.0.0.1", port
+            )
+        await asyncio.gather(*done)
+        elapsed = perf_counter_ns() - start
+        server.close()
+        await server.wait_closed()
+        return elapsed
+
+    loop = loop_factory()
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def bench_asyncio(rounds: int, quick: bool, progress: Progress) -> list[Row]:
+    import epoll_py.asyncio as epoll_asyncio
+
+    clients, trips = (10, 200) if quick else (10, 500)
+    loops: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "epoll_py loop": epoll_asyncio.new_event_loop,
+        STDLIB_LOOP: lambda: asyncio.SelectorEventLoop(selectors.EpollSelector()),
+    }
+    try:
+        import uvloop  # optional: pip install uvloop
+
+        loops["uvloop"] = uvloop.new_event_loop
+    except ImportError:
+        pass
+    impls = {
+        name: (lambda k, factory=factory: _echo_session(factory, clients, trips) * k)
+        for name, factory in loops.items()
+    }
+    messages = clients * trips
+    samples = measure(impls, 1, rounds, progress, f"asyncio echo {clients}x{trips}")
+    per_message = {name: [ns / messages for ns in values] for name, values in samples.items()}
+    return rows_for(
+        "asyncio", f"echo {clients}x{trips}", "message", per_message, stdlib=STDLIB_LOOP
+    )
+
+
 # -- report -----------------------------------------------------------------
 
 
@@ -561,9 +696,11 @@ def print_table(rows: list[Row], info: dict[str, object], rounds: int) -> None:
         f"{info['cpu']} ({info['cores']} cores), Linux {info['kernel']}"
     )
     print(
-        f"medians of {rounds} interleaved rounds; 'vs stdlib' = select.epoll's time / this "
-        "time (above 1: faster), 'vs C' = this time / the C floor's (1.00: the floor), "
-        "both paired by round; 'spread' = interquartile range / median"
+        f"medians of {rounds} interleaved rounds ({max(5, rounds // 2)} for asyncio); "
+        "'vs stdlib' = the standard library's time / this time (above 1: faster; "
+        "select.epoll, selectors.EpollSelector or the default asyncio loop), "
+        "'vs C' = this time / the C floor's (1.00: the floor), both paired by round; "
+        "'spread' = interquartile range / median"
     )
     header = (
         "section",
@@ -657,6 +794,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_scale(cfloor, rounds, target_ns, (1, 1_000, 100_000), progress)
     if "pingpong" in chosen:
         rows += bench_pingpong(rounds, 500 if args.quick else 3000, progress)
+    if "selector" in chosen:
+        rows += bench_selector(rounds, target_ns, progress)
+    if "asyncio" in chosen:
+        rows += bench_asyncio(max(5, rounds // 2), args.quick, progress)
     progress.done()
     info = machine()
     print_table(rows, info, rounds)
@@ -679,7 +820,7 @@ def _row_json(row: Row) -> dict[str, object]:
     return data
 
 
-SECTIONS = ("wait", "register", "scale", "pingpong")
+SECTIONS = ("wait", "register", "scale", "pingpong", "selector", "asyncio")
 
 if __name__ == "__main__":
     sys.exit(main())

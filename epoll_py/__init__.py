@@ -2,7 +2,9 @@
 
 A port of rust-vmm's ``vmm-sys-util`` epoll module, built on a cffi
 extension.  Waits reuse a preallocated :class:`EventArray` and allocate
-nothing.
+nothing.  Also: :class:`EpollSelector` (a ``selectors`` selector),
+``epoll_py.asyncio`` (an asyncio loop on it) and ``epoll_py.compat.epoll``
+(a drop-in for ``select.epoll``).
 
 >>> import epoll_py
 >>> with epoll_py.Epoll() as ep, epoll_py.EventFd(epoll_py.EFD_NONBLOCK) as efd:
@@ -28,6 +30,7 @@ from .epoll import Epoll
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import EventArray
 from .eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFd
+from .selector import EpollSelector
 
 __all__ = [
     "EFD_CLOEXEC",
@@ -36,6 +39,7 @@ __all__ = [
     "ControlOperation",
     "Epoll",
     "EpollEvent",
+    "EpollSelector",
     "EventArray",
     "EventFd",
     "EventSet",

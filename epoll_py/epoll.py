@@ -78,6 +78,23 @@ class Epoll:
         ep.epfd = fd
         self._ep = ep
 
+    @classmethod
+    def fromfd(cls, fd: int) -> Epoll:
+        """Wrap an existing epoll fd, taking ownership of it (it is closed with
+        the object), like ``select.epoll.fromfd``.
+
+        >>> import os
+        >>> with Epoll() as original:
+        ...     adopted = Epoll.fromfd(os.dup(original.fileno()))
+        ...     adopted.fileno() != original.fileno()
+        True
+        >>> adopted.close()
+        """
+        number = _checks.fileno(fd)
+        self = cls.__new__(cls)
+        self._ep = ffi.new("struct epy_epoll *", {"epfd": number, "waker_fd": -1})
+        return self
+
     # -- the interest list -------------------------------------------------
 
     def ctl(

@@ -1,0 +1,311 @@
+"""``epoll_py.compat.epoll``: a drop-in for ``select.epoll``.
+
+Code written for the standard library (trio, tornado, twisted's epoll
+reactor...) switches with one line::
+
+    from epoll_py.compat import epoll   # instead of: from select import epoll
+
+Design note
+-----------
+The standard library's behaviour is the specification: the same constructor,
+methods, defaults and return values, and the same exception types with the
+same messages for the same misuse (the contract tests run every case on both
+and compare).  Underneath it is an :class:`~epoll_py.Epoll` and a
+preallocated :class:`~epoll_py.EventArray` per ``maxevents`` in use, so
+``poll()`` allocates no event buffer per call.  Like the original it stores
+the fd as the event data and reports ``data.fd``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import sys
+from typing import Any
+
+from ._checks import INT_MAX, INT_MIN, FileDescriptorLike
+from ._epoll import lib
+from .epoll import Epoll
+from .event import EventSet
+from .eventarray import EventArray
+
+__all__ = ["epoll"]
+
+_EPOLL_CLOEXEC = lib.EPOLL_CLOEXEC
+_FD_SETSIZE = 1024
+_DEFAULT_MASK = int(EventSet.IN | EventSet.PRIORITY | EventSet.OUT)
+_CLOSED = "I/O operation on closed epoll object"
+_NS_PER_SECOND = 1_000_000_000
+_MAX_NS = 2**63 - 1
+_ARRAYS_KEPT = 4
+
+
+def _index(value: object) -> int:
+    """An integer argument, refused with the message of this Python's C API."""
+    if sys.version_info < (3, 10) and not hasattr(type(value), "__index__"):
+        if isinstance(value, float):
+            raise TypeError("integer argument expected, got float")
+        raise TypeError(f"an integer is required (got type {type(value).__name__})")
+    return int(operator.index(value))  # type: ignore[arg-type]
+
+
+def _c_int(value: object) -> int:
+    """Argument Clinic's ``int`` conversion, with its messages."""
+    number = _index(value)
+    if not INT_MIN <= number <= INT_MAX:
+        raise OverflowError("Python int too large to convert to C int")
+    return int(number)
+
+
+def _fd(fd: object) -> int:
+    """``PyObject_AsFileDescriptor``, with its messages."""
+    if isinstance(fd, int):
+        number = int(fd)
+    else:
+        method = getattr(fd, "fileno", None)
+        if method is None:
+            raise TypeError("argument must be an int, or have a fileno() method.")
+        number = method()
+        if not isinstance(number, int):
+            raise TypeError("fileno() returned a non-integer")
+    if not INT_MIN <= number <= INT_MAX:
+        raise OverflowError("Python int too large to convert to C int")
+    if number < 0:
+        raise ValueError(f"file descriptor cannot be a negative integer ({number})")
+    return number
+
+
+def _mask(eventmask: object) -> int:
+    """``unsigned int(bitwise=True)``: any int, truncated to 32 bits."""
+    return _index(eventmask) & 0xFFFF_FFFF
+
+
+def _timeout_ms(timeout: object) -> int:
+    """Milliseconds for epoll_wait, rounded as select.epoll.poll rounds them:
+    seconds to ns away from zero, ns to ms up; negative blocks (-1)."""
+    if isinstance(timeout, float):
+        if math.isnan(timeout):
+            raise ValueError("Invalid value NaN (not a number)")
+        scaled = timeout * _NS_PER_SECOND
+        if not -_MAX_NS - 1 <= scaled <= _MAX_NS:
+            raise OverflowError(_FLOAT_OVERFLOW)
+        ns = math.ceil(scaled) if scaled >= 0 else math.floor(scaled)
+    else:
+        try:
+            seconds = operator.index(timeout)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError("timeout must be an integer or None") from None
+        ns = int(seconds) * _NS_PER_SECOND
+        if not -_MAX_NS - 1 <= ns <= _MAX_NS:
+            raise OverflowError(_INT_OVERFLOW)
+    ms = -((-ns) // 1_000_000)  # ceiling
+    if not INT_MIN <= ms <= INT_MAX:
+        raise OverflowError("timeout is too large")
+    return -1 if ms < 0 else ms
+
+
+# The standard library's words for a timeout beyond int64 nanoseconds.
+_INT_OVERFLOW = (
+    "timestamp too large to convert to C PyTime_t"
+    if sys.version_info >= (3, 13)
+    else "timestamp too large to convert to C _PyTime_t"
+)
+_FLOAT_OVERFLOW = (
+    "timestamp out of range for platform time_t" if sys.version_info >= (3, 11) else _INT_OVERFLOW
+)
+
+
+class epoll:
+    """select.epoll(sizehint=-1, flags=0): the standard library's epoll object.
+
+    ``sizehint`` is ignored by the kernel; ``flags`` may be 0 or
+    ``EPOLL_CLOEXEC`` (the fd is close-on-exec either way).
+
+    >>> import os, select
+    >>> r, w = os.pipe()
+    >>> with epoll() as ep:
+    ...     ep.register(w, select.EPOLLOUT)
+    ...     ep.poll(0) == [(w, select.EPOLLOUT)]
+    True
+    >>> os.close(r); os.close(w)
+    """
+
+    __slots__ = ("__weakref__", "_arrays", "_epoll", "_foreign")
+
+    def __init__(self, sizehint: int = -1, flags: int = 0) -> None:
+        self._epoll: Epoll | None = None
+        self._arrays: dict[int, EventArray] = {}
+        # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
+        self._foreign = False
+        hint = _c_int(sizehint)
+        checked_flags = _c_int(flags)
+        if hint != -1 and hint <= 0:
+            raise ValueError("negative sizehint")
+        if checked_flags and checked_flags != _EPOLL_CLOEXEC:
+            raise OSError("invalid flags")
+        self._epoll = Epoll()
+
+    @classmethod
+    def fromfd(cls, fd: int) -> epoll:
+        """Create an epoll object from a file descriptor, taking ownership.
+
+        >>> import os
+        >>> with epoll() as original:
+        ...     copy = epoll.fromfd(os.dup(original.fileno()))
+        ...     copy.closed
+        False
+        >>> copy.close()
+        """
+        self = cls.__new__(cls)
+        self._arrays = {}
+        self._foreign = True
+        self._epoll = Epoll.fromfd(_c_int(fd))
+        return self
+
+    def _live(self) -> Epoll:
+        if self._epoll is None or self._epoll.closed:
+            raise ValueError(_CLOSED)
+        return self._epoll
+
+    @property
+    def closed(self) -> bool:
+        """True if the epoll handler is closed.
+
+        >>> ep = epoll()
+        >>> ep.close()
+        >>> ep.closed
+        True
+        """
+        return self._epoll is None or self._epoll.closed
+
+    def close(self) -> None:
+        """Close the epoll control file descriptor; closing again does nothing.
+
+        >>> ep = epoll()
+        >>> ep.close(); ep.close()
+        """
+        if self._epoll is not None:
+            self._epoll.close()
+        self._arrays.clear()
+
+    def fileno(self) -> int:
+        """Return the epoll control file descriptor.
+
+        >>> with epoll() as ep:
+        ...     ep.fileno() >= 0
+        True
+        """
+        return self._live().fileno()
+
+    def register(self, fd: FileDescriptorLike, eventmask: int = _DEFAULT_MASK) -> None:
+        """Registers a new fd or raises an OSError if the fd is already registered.
+
+        The default eventmask is ``EPOLLIN | EPOLLPRI | EPOLLOUT``.
+
+        >>> import os
+        >>> r, w = os.pipe()
+        >>> with epoll() as ep:
+        ...     ep.register(r)
+        ...     ep.register(r)
+        Traceback (most recent call last):
+        ...
+        FileExistsError: [Errno 17] File exists
+        >>> os.close(r); os.close(w)
+        """
+        number = _fd(fd)
+        mask = _mask(eventmask)
+        self._live().add(number, mask, number)
+
+    def modify(self, fd: FileDescriptorLike, eventmask: int) -> None:
+        """Modify event mask for a registered file descriptor.
+
+        >>> import os, select
+        >>> r, w = os.pipe()
+        >>> with epoll() as ep:
+        ...     ep.register(w, select.EPOLLIN)
+        ...     ep.modify(w, select.EPOLLOUT)
+        ...     ep.poll(0) == [(w, select.EPOLLOUT)]
+        True
+        >>> os.close(r); os.close(w)
+        """
+        number = _fd(fd)
+        mask = _mask(eventmask)
+        self._live().modify(number, mask, number)
+
+    def unregister(self, fd: FileDescriptorLike) -> None:
+        """Remove a registered file descriptor from the epoll object.
+
+        >>> import os
+        >>> r, w = os.pipe()
+        >>> with epoll() as ep:
+        ...     ep.register(r)
+        ...     ep.unregister(r)
+        ...     ep.poll(0)
+        []
+        >>> os.close(r); os.close(w)
+        """
+        number = _fd(fd)
+        self._live().delete(number)
+
+    def poll(self, timeout: float | None = None, maxevents: int = -1) -> list[tuple[int, int]]:
+        """Wait for events on the epoll file descriptor.
+
+        ``timeout`` is in seconds (float), ``None`` or negative blocks;
+        ``maxevents`` caps the events returned (-1: ``FD_SETSIZE - 1``).
+        Returns a list of ``(fd, events)``.
+
+        >>> with epoll() as ep:
+        ...     ep.poll(timeout=0.001, maxevents=4)
+        []
+        """
+        ep = self._live()
+        ms = -1 if timeout is None else _timeout_ms(timeout)
+        count = _c_int(maxevents)
+        if count == -1:
+            count = _FD_SETSIZE - 1
+        elif count < 1:
+            raise ValueError(f"maxevents must be greater than 0, got {count}")
+        arrays = self._arrays
+        events = arrays.get(count)
+        if events is None:
+            if len(arrays) >= _ARRAYS_KEPT:
+                arrays.clear()
+            events = arrays[count] = EventArray(count)
+        if not self._foreign:
+            # register() stores the fd as the data: it is data.fd already.
+            return list(ep.wait_ready(ms, events))
+        # An adopted epoll may hold entries registered by someone else:
+        # report data.fd, the low 32 bits, as the standard library does.
+        return [(_data_fd(data), mask) for data, mask in ep.wait_ready(ms, events)]
+
+    def __enter__(self) -> epoll:
+        """Return self; raises ValueError if closed.
+
+        >>> with epoll() as ep:
+        ...     ep.closed
+        False
+        """
+        self._live()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close (see :meth:`close`)."""
+        self.close()
+
+    def __reduce__(self) -> Any:
+        """Not picklable, like the original.
+
+        >>> import pickle
+        >>> with epoll() as ep:
+        ...     pickle.dumps(ep)
+        Traceback (most recent call last):
+        ...
+        TypeError: cannot pickle 'epoll' object
+        """
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+
+def _data_fd(data: int) -> int:
+    """``epoll_data.fd``: the low 32 bits, signed."""
+    low = data & 0xFFFF_FFFF
+    return low - 0x1_0000_0000 if low & 0x8000_0000 else low

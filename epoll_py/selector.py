@@ -1,0 +1,255 @@
+"""A ``selectors.BaseSelector`` on epoll_py, for asyncio and friends.
+
+Design note
+-----------
+``EpollSelector`` keeps the standard library's ``selectors.EpollSelector``
+contract exactly (that class's behaviour is the specification, and the
+contract tests run on both): the same key bookkeeping, the same errors, the
+same treatment of files closed or renumbered behind its back, the same
+timeout rounding.  It differs only in how it waits: into one preallocated
+:class:`EventArray`, read without building a tuple per event, where the
+standard library allocates a buffer, a list and a tuple per ready file on
+every ``select()``.
+
+The array grows (doubling) when registrations outgrow it, so one ``select``
+can report every registered file, as the standard library's does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import selectors
+from collections.abc import Iterator, Mapping
+from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
+from typing import Any, Optional
+
+from ._checks import FileDescriptorLike
+from .epoll import Epoll
+from .event import EventSet
+from .eventarray import EventArray
+
+__all__ = ["EpollSelector"]
+
+_IN = int(EventSet.IN)
+_OUT = int(EventSet.OUT)
+_NOT_IN = ~_IN
+_NOT_OUT = ~_OUT
+_INITIAL_CAPACITY = 64
+
+_Ready = list[tuple[SelectorKey, int]]
+
+
+def _fileobj_to_fd(fileobj: FileDescriptorLike) -> int:
+    """The fd of a file object, as the standard library's selectors find it."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
+    if fd < 0:
+        raise ValueError(f"Invalid file descriptor: {fd}")
+    return fd
+
+
+def _epoll_events(events: int) -> int:
+    """Selector events (EVENT_READ/EVENT_WRITE) as an epoll mask."""
+    return (_IN if events & EVENT_READ else 0) | (_OUT if events & EVENT_WRITE else 0)
+
+
+class _SelectorMapping(Mapping[FileDescriptorLike, SelectorKey]):
+    """``get_map()``: file objects to keys, read-only and live."""
+
+    def __init__(self, selector: EpollSelector) -> None:
+        self._selector = selector
+
+    def __len__(self) -> int:
+        return len(self._selector._fd_to_key)
+
+    def __getitem__(self, fileobj: FileDescriptorLike) -> SelectorKey:
+        try:
+            return self._selector._fd_to_key[self._selector._fileobj_lookup(fileobj)]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+    def __iter__(self) -> Iterator[FileDescriptorLike]:
+        return iter(self._selector._fd_to_key)
+
+
+class EpollSelector(selectors.BaseSelector):
+    """An epoll selector: ``selectors.EpollSelector``'s contract, epoll_py's speed.
+
+    >>> import socket, selectors
+    >>> a, b = socket.socketpair()
+    >>> with EpollSelector() as selector:
+    ...     key = selector.register(a, selectors.EVENT_READ, data="a")
+    ...     b.send(b"ping")
+    ...     [(key.data, mask) for key, mask in selector.select(timeout=1)]
+    4
+    [('a', 1)]
+    >>> a.close(); b.close()
+    """
+
+    def __init__(self) -> None:
+        self._fd_to_key: dict[int, SelectorKey] = {}
+        self._map: Optional[_SelectorMapping] = _SelectorMapping(self)
+        self._epoll = Epoll()
+        self._events = EventArray(_INITIAL_CAPACITY)
+
+    def _fileobj_lookup(self, fileobj: FileDescriptorLike) -> int:
+        """The fd of ``fileobj``, or of the registered key holding this very
+        object when it no longer has one (closed since it was registered)."""
+        try:
+            return _fileobj_to_fd(fileobj)
+        except ValueError:
+            for key in self._fd_to_key.values():
+                if key.fileobj is fileobj:
+                    return key.fd
+            raise
+
+    def register(self, fileobj: FileDescriptorLike, events: int, data: Any = None) -> SelectorKey:
+        """Watch ``fileobj`` for ``events`` (EVENT_READ and/or EVENT_WRITE).
+
+        Raises ``ValueError`` for bad events or a bad file object, ``KeyError``
+        if it is already registered, and the kernel's ``OSError`` if epoll
+        refuses it; in every case nothing is left registered.
+
+        >>> import socket, selectors
+        >>> a, b = socket.socketpair()
+        >>> with EpollSelector() as selector:
+        ...     selector.register(a, selectors.EVENT_WRITE).events == selectors.EVENT_WRITE
+        True
+        >>> a.close(); b.close()
+        """
+        if (not events) or (events & ~(EVENT_READ | EVENT_WRITE)):
+            raise ValueError(f"Invalid events: {events!r}")
+        key = SelectorKey(fileobj, self._fileobj_lookup(fileobj), events, data)
+        if key.fd in self._fd_to_key:
+            raise KeyError(f"{fileobj!r} (FD {key.fd}) is already registered")
+        self._epoll.add(key.fd, _epoll_events(events))
+        self._fd_to_key[key.fd] = key
+        if len(self._fd_to_key) > len(self._events):
+            self._events = EventArray(2 * len(self._events))
+        return key
+
+    def unregister(self, fileobj: FileDescriptorLike) -> SelectorKey:
+        """Stop watching ``fileobj``; works even after it was closed.
+
+        >>> import socket, selectors
+        >>> a, b = socket.socketpair()
+        >>> selector = EpollSelector()
+        >>> _ = selector.register(a, selectors.EVENT_READ)
+        >>> a.close()
+        >>> selector.unregister(a).fileobj is a, len(selector.get_map())
+        (True, 0)
+        >>> b.close(); selector.close()
+        """
+        try:
+            key = self._fd_to_key.pop(self._fileobj_lookup(fileobj))
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+        # OSError: the file was closed since it was registered (epoll forgot
+        # it then), and its number may already name another file.
+        with contextlib.suppress(OSError):
+            self._epoll.delete(key.fd)
+        return key
+
+    def modify(self, fileobj: FileDescriptorLike, events: int, data: Any = None) -> SelectorKey:
+        """Change the events and data of a registered file object.
+
+        If epoll refuses the change, the file is unregistered and the error
+        raised, as the standard library does: never half-registered.
+
+        >>> import socket, selectors
+        >>> a, b = socket.socketpair()
+        >>> with EpollSelector() as selector:
+        ...     _ = selector.register(a, selectors.EVENT_READ)
+        ...     selector.modify(a, selectors.EVENT_WRITE, data=1)[2:]
+        (2, 1)
+        >>> a.close(); b.close()
+        """
+        try:
+            key = self._fd_to_key[self._fileobj_lookup(fileobj)]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+        changed = False
+        if events != key.events:
+            try:
+                self._epoll.modify(key.fd, _epoll_events(events))
+            except BaseException:
+                del self._fd_to_key[key.fd]
+                raise
+            changed = True
+        if data != key.data:
+            changed = True
+        if changed:
+            key = key._replace(events=events, data=data)
+            self._fd_to_key[key.fd] = key
+        return key
+
+    def select(self, timeout: Optional[float] = None) -> _Ready:
+        """Wait until some registered file objects are ready, or the timeout.
+
+        ``None`` blocks; 0 or less polls; otherwise seconds, rounded up to the
+        millisecond so that it never returns early.  Returns ``(key, events)``
+        pairs.  Signals are handled as in the standard library (PEP 475).
+
+        >>> with EpollSelector() as selector:
+        ...     selector.select(0)
+        []
+        """
+        if timeout is None:
+            milliseconds = -1
+        elif timeout <= 0:
+            milliseconds = 0
+        else:
+            milliseconds = math.ceil(timeout * 1e3)
+            if milliseconds > 0x7FFF_FFFF:
+                raise OverflowError("timeout is too large")
+        ready: _Ready = []
+        fd_to_key = self._fd_to_key
+        for fd, event in self._epoll.wait_ready(milliseconds, self._events):
+            key = fd_to_key.get(fd)
+            if key:
+                ready.append(
+                    (
+                        key,
+                        ((event & _NOT_IN and EVENT_WRITE) | (event & _NOT_OUT and EVENT_READ))
+                        & key.events,
+                    )
+                )
+        return ready
+
+    def close(self) -> None:
+        """Close the epoll fd and forget every registration.
+
+        >>> selector = EpollSelector()
+        >>> selector.close()
+        >>> selector.get_map() is None
+        True
+        """
+        self._epoll.close()
+        self._fd_to_key.clear()
+        self._map = None
+
+    # None once closed, as the standard library's selectors return (typeshed
+    # leaves that case out of BaseSelector.get_map).
+    def get_map(self) -> Optional[Mapping[FileDescriptorLike, SelectorKey]]:  # type: ignore[override]
+        """A read-only mapping of file objects to keys; ``None`` once closed.
+
+        >>> with EpollSelector() as selector:
+        ...     len(selector.get_map())
+        0
+        """
+        return self._map
+
+    def fileno(self) -> int:
+        """The epoll file descriptor.
+
+        >>> with EpollSelector() as selector:
+        ...     selector.fileno() >= 0
+        True
+        """
+        return self._epoll.fileno()
