@@ -97,7 +97,7 @@ int epy_timerfd_create(int clockid, int flags);
 /* The epoll instance as C sees it; one per Epoll object. */
 struct epy_epoll {
     int epfd;             /* -1 once closed */
-    int waker_fd;         /* eventfd drained and hidden by waits, -1 if none */
+    int hide_waker;       /* waits drop events whose data is waker_data */
     uint64_t waker_data;  /* the data value that marks the waker's events */
 };
 
@@ -170,7 +170,7 @@ SOURCE = r"""
 
 struct epy_epoll {
     int epfd;
-    int waker_fd;
+    int hide_waker;
     uint64_t waker_data;
 };
 
@@ -233,6 +233,9 @@ static int64_t epy_monotonic_ns(void)
 }
 
 /* Common tail of every wait: hide the waker and fill the flat arrays.
+   The waker is an edge-triggered eventfd: every write is a new edge, so it
+   never needs draining and this code never touches its fd (which another
+   thread may be closing).
    SAFETY: 0 <= n <= s->capacity (the kernel never returns more than the
    maxevents we gave it, which is s->capacity), and events, data, mask and
    pairs each hold s->capacity slots, allocated with s by EventArray and
@@ -240,18 +243,12 @@ static int64_t epy_monotonic_ns(void)
 static int epy_finish(struct epy_wait_state *s, struct epy_epoll *ep, int n)
 {
     int i, out = n;
-    if (ep->waker_fd >= 0) {
-        /* Hide the waker's events, compacting the rest in place, and drain
-           its eventfd so the level-triggered waker goes quiet.  A failed
-           read (EAGAIN: another waiter drained it first) is harmless. */
+    if (ep->hide_waker) {
+        uint64_t waker = ep->waker_data;
         out = 0;
         for (i = 0; i < n; i++) {
-            if (s->events[i].data.u64 == ep->waker_data) {
-                uint64_t count;
-                ssize_t r = read(ep->waker_fd, &count, sizeof count);
-                (void)r;
+            if (s->events[i].data.u64 == waker)
                 continue;
-            }
             if (out != i)
                 s->events[out] = s->events[i];
             out++;
@@ -261,142 +258,12 @@ static int epy_finish(struct epy_wait_state *s, struct epy_epoll *ep, int n)
         s->data[i] = s->events[i].data.u64;
         s->mask[i] = s->events[i].events;
     }
+    /* Python reads the packed pairs only for few events (UNPACK_BELOW). */
     if (out < s->pairs_below) {
         for (i = 0; i < out; i++) {
             s->pairs[i].data = s->data[i];
             s->pairs[i].events = s->mask[i];
         }
-    }
-    return out;
-}
-
-int epy_wait(struct epy_wait_state *s);
-int epy_pwait(struct epy_wait_state *s, const sigset_t *sigmask);
-int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeout_ns);
-int epy_ctl(struct epy_epoll *ep, int op, int fd, uint32_t events, uint64_t data);
-/* Fewer arguments are cheaper calls: data = fd, or no event at all. */
-int epy_add_fd(struct epy_epoll *ep, int fd, uint32_t events);
-int epy_mod_fd(struct epy_epoll *ep, int fd, uint32_t events);
-int epy_del(struct epy_epoll *ep, int fd);
-int epy_ctl_many(struct epy_epoll *ep, const int *ops, const int *fds,
-                 const uint32_t *events, const uint64_t *data, int n, int *done);
-int epy_set_busy_poll(struct epy_epoll *ep, const struct epy_busy_poll *params);
-int epy_get_busy_poll(struct epy_epoll *ep, struct epy_busy_poll *params);
-int epy_timerfd_settime(int fd, int flags, int64_t initial_ns, int64_t interval_ns);
-int epy_timerfd_gettime(int fd, int64_t *remaining_and_interval);
-
-/* Returned (negated) for an operation that is not ADD, MOD or DEL; above
-   every errno (MAX_ERRNO is 4095), so never confused with one. */
-#define EPY_EBADOP 4096
-
-extern const int EPY_HAVE_EPOLL_PWAIT2;
-extern const unsigned long EPY_EPIOCSPARAMS;
-extern const unsigned long EPY_EPIOCGPARAMS;
-"""
-
-SOURCE = r"""
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <errno.h>
-#include <signal.h>
-#include <stdint.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
-#include <sys/timerfd.h>
-
-struct epy_epoll {
-    int epfd;
-    int waker_fd;
-    uint64_t waker_data;
-};
-
-struct epy_pair {
-    uint64_t data;
-    uint32_t events;
-} __attribute__((packed));
-
-struct epy_wait_state {
-    struct epy_epoll *ep;
-    int timeout;
-    int capacity;
-    int64_t started_ns;
-    int pairs_below;
-    struct epoll_event *events;
-    uint64_t *data;
-    uint32_t *mask;
-    struct epy_pair *pairs;
-};
-
-struct epy_busy_poll {
-    uint32_t busy_poll_usecs;
-    uint16_t busy_poll_budget;
-    uint8_t prefer_busy_poll;
-    uint8_t pad;
-};
-
-/* struct epoll_params and its ioctls (Linux 6.9, uapi/linux/eventpoll.h);
-   libc headers often lack them, and the layout is fixed by the kernel ABI. */
-_Static_assert(sizeof(struct epy_busy_poll) == 8, "struct epoll_params is 8 bytes");
-const unsigned long EPY_EPIOCSPARAMS = _IOW(0x8A, 0x01, struct epy_busy_poll);
-const unsigned long EPY_EPIOCGPARAMS = _IOR(0x8A, 0x02, struct epy_busy_poll);
-
-/* A libc result, or -errno if it failed. */
-static inline int epy_result(int rc)
-{
-    return rc < 0 ? -errno : rc;
-}
-
-int epy_epoll_create(void)
-{
-    return epy_result(epoll_create1(EPOLL_CLOEXEC));
-}
-
-int epy_eventfd(unsigned int initval, int flags)
-{
-    return epy_result(eventfd(initval, flags | EFD_CLOEXEC));
-}
-
-int epy_timerfd_create(int clockid, int flags)
-{
-    return epy_result(timerfd_create(clockid, flags | TFD_CLOEXEC));
-}
-
-static int64_t epy_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Common tail of every wait: hide the waker and fill the flat arrays.
-   SAFETY: 0 <= n <= s->capacity (the kernel never returns more than the
-   maxevents we gave it, which is s->capacity), and events, data, mask and
-   pairs each hold s->capacity slots, allocated with s by EventArray and
-   kept alive by it for as long as s is reachable. */
-static int epy_finish(struct epy_wait_state *s, struct epy_epoll *ep, int n)
-{
-    int i, out = 0;
-    for (i = 0; i < n; i++) {
-        struct epoll_event *e = &s->events[i];
-        if (ep->waker_fd >= 0 && e->data.u64 == ep->waker_data) {
-            uint64_t count;
-            /* Drain the eventfd so the level-triggered waker goes quiet; a
-               failure (EAGAIN: another waiter drained it first) is harmless. */
-            ssize_t r = read(ep->waker_fd, &count, sizeof count);
-            (void)r;
-            continue;
-        }
-        if (out != i)
-            s->events[out] = *e;
-        s->data[out] = s->pairs[out].data = s->events[out].data.u64;
-        s->mask[out] = s->pairs[out].events = s->events[out].events;
-        out++;
     }
     return out;
 }

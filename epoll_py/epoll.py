@@ -71,7 +71,7 @@ class Epoll:
 
     def __init__(self) -> None:
         # Allocate first, so a MemoryError cannot leak a fresh fd.
-        ep = ffi.new("struct epy_epoll *", {"epfd": -1, "waker_fd": -1})
+        ep = ffi.new("struct epy_epoll *", {"epfd": -1, "hide_waker": 0})
         fd = lib.epy_epoll_create()
         if fd < 0:
             raise _checks.os_error(-fd)
@@ -92,7 +92,7 @@ class Epoll:
         """
         number = _checks.fileno(fd)
         self = cls.__new__(cls)
-        self._ep = ffi.new("struct epy_epoll *", {"epfd": number, "waker_fd": -1})
+        self._ep = ffi.new("struct epy_epoll *", {"epfd": number, "hide_waker": 0})
         return self
 
     # -- the interest list -------------------------------------------------
