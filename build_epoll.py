@@ -136,8 +136,15 @@ int epy_ctl(struct epy_epoll *ep, int op, int fd, uint32_t events, uint64_t data
 int epy_add_fd(struct epy_epoll *ep, int fd, uint32_t events);
 int epy_mod_fd(struct epy_epoll *ep, int fd, uint32_t events);
 int epy_del(struct epy_epoll *ep, int fd);
-int epy_ctl_many(struct epy_epoll *ep, const int *ops, const int *fds,
-                 const uint32_t *events, const uint64_t *data, int n, int *done);
+/* One ctl_many entry as Python packs it with struct "=iiIQ": 20 bytes. */
+struct epy_ctl_entry {
+    int32_t op;
+    int32_t fd;
+    uint32_t events;
+    uint64_t data;
+    ...;
+};
+int epy_ctl_many(struct epy_epoll *ep, const struct epy_ctl_entry *entries, int n, int *done);
 int epy_set_busy_poll(struct epy_epoll *ep, const struct epy_busy_poll *params);
 int epy_get_busy_poll(struct epy_epoll *ep, struct epy_busy_poll *params);
 int epy_timerfd_settime(int fd, int flags, int64_t initial_ns, int64_t interval_ns);
@@ -197,6 +204,13 @@ struct epy_busy_poll {
     uint8_t prefer_busy_poll;
     uint8_t pad;
 };
+
+struct epy_ctl_entry {
+    int32_t op;
+    int32_t fd;
+    uint32_t events;
+    uint64_t data;
+} __attribute__((packed));
 
 /* struct epoll_params and its ioctls (Linux 6.9, uapi/linux/eventpoll.h);
    libc headers often lack them, and the layout is fixed by the kernel ABI. */
@@ -367,19 +381,26 @@ int epy_del(struct epy_epoll *ep, int fd)
     return epy_ctl(ep, EPOLL_CTL_DEL, fd, 0, 0);
 }
 
-/* Apply n entries in order; stop at the first failure.
-   SAFETY: ops, fds, events and data each hold n elements (the Python caller
-   builds all four from the same n entries); *done is one int. */
-int epy_ctl_many(struct epy_epoll *ep, const int *ops, const int *fds,
-                 const uint32_t *events, const uint64_t *data, int n, int *done)
+/* Apply n entries in order; stop at the first failure, leaving the entries
+   before it applied.  Every operation is checked before any is applied.
+   SAFETY: entries holds n packed entries (Python packs exactly n); *done is
+   one int. */
+int epy_ctl_many(struct epy_epoll *ep, const struct epy_ctl_entry *entries, int n, int *done)
 {
     int i;
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
     for (i = 0; i < n; i++) {
-        ev.events = events[i];
-        ev.data.u64 = data[i];
-        if (epoll_ctl(ep->epfd, ops[i], fds[i], &ev) < 0) {
+        int op = entries[i].op;
+        if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) {
+            *done = i;
+            return -EPY_EBADOP;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = entries[i].events;
+        ev.data.u64 = entries[i].data;
+        if (epoll_ctl(ep->epfd, entries[i].op, entries[i].fd, &ev) < 0) {
             *done = i;
             return -errno;
         }

@@ -26,23 +26,46 @@ except ImportError as error:  # pragma: no cover - only without a build
         "package (pip install .) or build it in place (pip install -e .)"
     ) from error
 
-from .epoll import Epoll
+from .batch import CtlManyError
+from .busypoll import BusyPoll
+from .epoll import Epoll, ns_wait_syscall
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import EventArray
 from .eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFd
 from .selector import EpollSelector
+from .timerfd import (
+    CLOCK_BOOTTIME,
+    CLOCK_MONOTONIC,
+    CLOCK_REALTIME,
+    TFD_CLOEXEC,
+    TFD_NONBLOCK,
+    TimerFd,
+    TimerState,
+)
+from .waker import Waker
 
 __all__ = [
+    "CLOCK_BOOTTIME",
+    "CLOCK_MONOTONIC",
+    "CLOCK_REALTIME",
     "EFD_CLOEXEC",
     "EFD_NONBLOCK",
     "EFD_SEMAPHORE",
+    "TFD_CLOEXEC",
+    "TFD_NONBLOCK",
+    "BusyPoll",
     "ControlOperation",
+    "CtlManyError",
     "Epoll",
     "EpollEvent",
     "EpollSelector",
     "EventArray",
     "EventFd",
     "EventSet",
+    "TimerFd",
+    "TimerState",
+    "Waker",
+    "ns_wait_syscall",
 ]
 
 __version__ = "0.1.0"

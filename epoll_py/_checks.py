@@ -19,6 +19,7 @@ U32_MAX = 0xFFFF_FFFF
 U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
 INT_MAX = 0x7FFF_FFFF
 INT_MIN = -0x8000_0000
+INT64_MAX = 2**63 - 1
 
 
 class HasFileno(Protocol):
@@ -69,6 +70,16 @@ def timeout_ms(value: object) -> int:
         raise ValueError(f"timeout must be -1 (block) or >= 0 milliseconds, got {number}")
     if number > INT_MAX:
         raise OverflowError(f"timeout must be at most {INT_MAX} milliseconds, got {number}")
+    return number
+
+
+def timeout_ns(value: object) -> int:
+    """Check a timeout in nanoseconds: -1 blocks, 0 polls."""
+    number = to_int(value, "timeout_ns")
+    if number < -1:
+        raise ValueError(f"timeout_ns must be -1 (block) or >= 0 nanoseconds, got {number}")
+    if number > INT64_MAX:
+        raise OverflowError(f"timeout_ns must be at most {INT64_MAX}, got {number}")
     return number
 
 

@@ -15,6 +15,8 @@ their capacity, the timeout and a pointer to this struct), which cffi
 dispatches as cheaply as a call can be.  Rebinding an array to another epoll
 or another timeout happens only when either changes, recognised by identity.
 Everything unusual (bad arguments, errors, ``EINTR``) is in ``_wait_failed``.
+Waits with a signal mask (``epoll_pwait``) or a nanosecond timeout
+(``epoll_pwait2``) take the same state and the same slow path.
 
 ``EINTR`` is retried here, in Python, not in C: cffi releases the GIL around
 the call, the interpreter runs Python signal handlers as soon as the call
@@ -26,19 +28,21 @@ A handler that returns lets the wait go on with the time that is left (PEP
 from __future__ import annotations
 
 import errno
-import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
-from . import _checks
+from . import _checks, batch, busypoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
+from .busypoll import BusyPoll
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
+from .sigmask import sigset
+from .waker import Waker
 
-__all__ = ["Epoll"]
+__all__ = ["Epoll", "ns_wait_syscall"]
 
 _ADD = int(ControlOperation.ADD)
 _MODIFY = int(ControlOperation.MODIFY)
@@ -48,6 +52,8 @@ _epy_ctl = lib.epy_ctl
 _epy_add_fd = lib.epy_add_fd
 _epy_mod_fd = lib.epy_mod_fd
 _epy_del = lib.epy_del
+_epy_pwait = lib.epy_pwait
+_ONE_SHOT = int(EventSet.ONE_SHOT)
 
 
 class Epoll:
@@ -65,13 +71,15 @@ class Epoll:
     1
     """
 
-    __slots__ = ("_ep",)
+    __slots__ = ("_ep", "_waker")
 
     _ep: Any
+    _waker: Waker | None
 
     def __init__(self) -> None:
         # Allocate first, so a MemoryError cannot leak a fresh fd.
         ep = ffi.new("struct epy_epoll *", {"epfd": -1, "hide_waker": 0})
+        self._waker = None
         fd = lib.epy_epoll_create()
         if fd < 0:
             raise _checks.os_error(-fd)
@@ -92,6 +100,7 @@ class Epoll:
         """
         number = _checks.fileno(fd)
         self = cls.__new__(cls)
+        self._waker = None
         self._ep = ffi.new("struct epy_epoll *", {"epfd": number, "hide_waker": 0})
         return self
 
@@ -212,6 +221,64 @@ class Epoll:
         if rc < 0:
             self._ctl_failed(rc)
 
+    def rearm(self, fd: FileDescriptorLike, events: int, data: int | None = None) -> None:
+        """Re-enable a ONE_SHOT registration after its event fired.
+
+        A MODIFY with ``events | ONE_SHOT``: epoll disables a one-shot file
+        once it reports it, until this re-arms it.
+
+        >>> from epoll_py import EventFd
+        >>> with Epoll() as ep, EventFd(initval=1) as efd:
+        ...     ep.add(efd, EventSet.IN | EventSet.ONE_SHOT)
+        ...     arr = EventArray(4)
+        ...     first, again = ep.wait(0, arr), ep.wait(0, arr)
+        ...     ep.rearm(efd, EventSet.IN)
+        ...     first, again, ep.wait(0, arr)
+        (1, 0, 1)
+        """
+        self.modify(fd, _checks.u32(events, "events") | _ONE_SHOT, data)
+
+    def ctl_many(self, entries: Iterable[Sequence[int]]) -> None:
+        """Apply many ``(op, fd, events, data)`` entries in one call into C.
+
+        Entries are applied in order.  If one fails, a :class:`CtlManyError`
+        (also the ``OSError`` subclass for its errno) is raised with its
+        ``index``: the entries before it stay applied, the ones after it are
+        not attempted.  Bad values are refused before any is applied.  ``fd``
+        must be an ``int`` here; DELETE ignores ``events`` and ``data``.
+
+        >>> from epoll_py import EventFd, ControlOperation as Op
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.ctl_many([
+        ...         (Op.ADD, a.fileno(), EventSet.OUT, 1),
+        ...         (Op.ADD, b.fileno(), EventSet.OUT, 2),
+        ...         (Op.DELETE, a.fileno(), 0, 0),
+        ...     ])
+        ...     arr = EventArray(4)
+        ...     [data for data, _ in ep.wait_ready(0, arr)]
+        [2]
+        """
+        count, packed = batch.pack(entries)
+        if count == 0:
+            if self._ep.epfd < 0:
+                raise _checks.closed("epoll")
+            return
+        done = ffi.new("int *")
+        # SAFETY: `packed` holds exactly `count` 20-byte entries (batch.pack);
+        # from_buffer keeps it alive, read-only, for the call.
+        rc = lib.epy_ctl_many(
+            self._ep, ffi.from_buffer("struct epy_ctl_entry[]", packed), count, done
+        )
+        if rc < 0:
+            index = done[0]
+            if rc == -lib.EPY_EBADOP:
+                raise batch.bad_operation(
+                    count, index, batch.ENTRY.unpack_from(packed, index * batch.ENTRY.size)[0]
+                )
+            if self._ep.epfd < 0:
+                raise _checks.closed("epoll")
+            raise batch.error(-rc, index, count)
+
     def _register_checked(self, operation: int, fd: object, events: object, data: object) -> int:
         """add/modify slow path: cffi refused an argument; say which, precisely."""
         number = _checks.fileno(fd)
@@ -229,7 +296,7 @@ class Epoll:
 
     # -- waiting -------------------------------------------------------------
 
-    def wait(self, timeout: int, events: EventArray) -> int:
+    def wait(self, timeout: int, events: EventArray, sigmask: Iterable[int] | None = None) -> int:
         """Wait for events; return how many slots of ``events`` were filled.
 
         ``timeout`` is in milliseconds: -1 blocks until an event arrives, 0
@@ -237,6 +304,11 @@ class Epoll:
         are in ``events[0:n]``.  The GIL is released while waiting.  A signal
         whose handler returns does not shorten the wait; one whose handler
         raises (Ctrl-C) ends it with that exception.
+
+        With ``sigmask`` (signal numbers), the wait is ``epoll_pwait``: the
+        thread's signal mask is *replaced* by exactly these signals for the
+        duration of the wait, atomically; a signal they block stays pending
+        and is delivered when the wait returns.
 
         >>> from epoll_py import EventFd
         >>> with Epoll() as ep, EventFd() as efd:
@@ -248,14 +320,57 @@ class Epoll:
         ...     before, after, arr[0]
         (0, 1, EpollEvent(events=EventSet.IN, data=5))
         """
-        try:
-            if events._owner is not self._ep or timeout is not events._timeout:
-                self._bind(timeout, events)
-        except AttributeError:
-            self._bind(timeout, events)  # not an EventArray: raises TypeError
-        n: int = _epy_wait(events._state)
+        if sigmask is None:
+            try:
+                bound = events._owner is self._ep and timeout is events._timeout
+            except AttributeError:
+                bound = False
+            if bound:
+                n: int = _epy_wait(events._state)
+                if n < 0:
+                    n = self._wait_failed(n, events, _retry_wait)
+                return n
+        return self._wait_slow(timeout, events, sigmask)
+
+    def _wait_slow(self, timeout: object, events: EventArray, sigmask: object) -> int:
+        """wait() with arguments to check, an array to bind, or a signal mask."""
+        self._bind(timeout, events)
+        if sigmask is None:
+            n: int = _epy_wait(events._state)
+            if n < 0:
+                n = self._wait_failed(n, events, _retry_wait)
+            return n
+        mask = sigset(sigmask)  # type: ignore[arg-type]
+        n = _epy_pwait(events._state, mask)
         if n < 0:
-            n = self._wait_failed(n, events, _retry_wait)
+            n = self._wait_failed(n, events, lambda array, left: _retry_pwait(array, left, mask))
+        return n
+
+    def wait_ns(
+        self, timeout_ns: int, events: EventArray, sigmask: Iterable[int] | None = None
+    ) -> int:
+        """:meth:`wait` with a timeout in nanoseconds (``epoll_pwait2``).
+
+        ``timeout_ns``: -1 blocks, 0 polls, otherwise nanoseconds.  Where the
+        kernel or C library lacks ``epoll_pwait2`` (Linux < 5.11), it falls
+        back, once and for all, to ``epoll_pwait`` with the timeout rounded up
+        to the millisecond; :func:`ns_wait_syscall` says which is in use.
+        ``sigmask`` is as for :meth:`wait`.
+
+        >>> from epoll_py import EventFd
+        >>> with Epoll() as ep, EventFd() as efd:
+        ...     ep.add(efd, EventSet.IN)
+        ...     ep.wait_ns(250_000, EventArray(4))    # 250 microseconds
+        0
+        """
+        nanoseconds = _checks.timeout_ns(timeout_ns)
+        self._bind_array(events)
+        mask = ffi.NULL if sigmask is None else sigset(sigmask)
+        n = _pwait_ns(events, nanoseconds, mask)
+        if n < 0:
+            n = self._wait_failed(
+                n, events, lambda array, left: _pwait_ns(array, left, mask), nanoseconds
+            )
         return n
 
     def wait_ready(self, timeout: int, events: EventArray) -> Iterator[tuple[int, int]]:
@@ -302,6 +417,11 @@ class Epoll:
             raise _checks.closed("epoll")
         events._bind(self._ep, timeout, milliseconds)
 
+    def _bind_array(self, events: object) -> None:
+        """Point the array at this epoll, for waits that pass their own timeout."""
+        self._bind(0, events)
+        events._unbind_timeout()  # type: ignore[attr-defined]
+
     def _wait_failed(
         self,
         rc: int,
@@ -339,6 +459,70 @@ class Epoll:
             raise _checks.closed("epoll")
         raise _checks.os_error(-rc)
 
+    # -- waking, busy polling ----------------------------------------------
+
+    def waker(self, *, report: bool = False) -> Waker:
+        """The :class:`Waker` of this epoll, made on first use.
+
+        ``waker.wake()`` (from any thread or signal handler) makes a blocked
+        wait return.  Its events are hidden from waits (a woken wait with
+        nothing else ready returns 0) unless ``report`` is true, in which case
+        they show up with data :attr:`Waker.DATA`.  ``close()`` wakes waits.
+
+        >>> with Epoll() as ep:
+        ...     ep.waker() is ep.waker()
+        True
+        """
+        if self._ep.epfd < 0:
+            raise _checks.closed("epoll")
+        waker = self._waker
+        if waker is None or waker.closed:
+            waker = self._waker = Waker(self, report)
+        else:
+            self._ep.hide_waker = 0 if report else 1
+        return waker
+
+    def _detach_waker(self, waker: Waker) -> None:
+        if self._waker is waker:
+            self._waker = None
+
+    def set_busy_poll(self, usecs: int, budget: int, prefer: bool = False) -> None:
+        """Set the busy-poll parameters (``EPIOCSPARAMS``; Linux 6.9+).
+
+        ``usecs``: how long a wait may spin on the sockets' NAPI queues
+        before sleeping; ``budget``: packets per poll (above 64 needs
+        CAP_NET_ADMIN, else ``PermissionError``); ``prefer``: prefer busy
+        polling to interrupts.  Older kernels: ``OSError`` (ENOTTY) naming
+        the version needed.
+
+        >>> with Epoll() as ep:
+        ...     ep.set_busy_poll(64, 8, prefer=False)
+        ...     ep.get_busy_poll()
+        BusyPoll(usecs=64, budget=8, prefer=False)
+        """
+        params = busypoll.to_c(usecs, budget, prefer)
+        rc = lib.epy_set_busy_poll(self._ep, params)
+        if rc < 0:
+            if self._ep.epfd < 0:
+                raise _checks.closed("epoll")
+            raise busypoll.error(-rc, "EPIOCSPARAMS")
+
+    def get_busy_poll(self) -> BusyPoll:
+        """The busy-poll parameters (``EPIOCGPARAMS``; Linux 6.9+).
+
+        >>> with Epoll() as ep:
+        ...     ep.get_busy_poll()
+        BusyPoll(usecs=0, budget=0, prefer=False)
+        """
+        # SAFETY: an 8-byte struct owned here; the kernel writes exactly it.
+        params = ffi.new("struct epy_busy_poll *")
+        rc = lib.epy_get_busy_poll(self._ep, params)
+        if rc < 0:
+            if self._ep.epfd < 0:
+                raise _checks.closed("epoll")
+            raise busypoll.error(-rc, "EPIOCGPARAMS")
+        return busypoll.from_c(params)
+
     # -- the object ------------------------------------------------------
 
     def fileno(self) -> int:
@@ -372,7 +556,10 @@ class Epoll:
         After ``close()`` every other method raises ``ValueError``.  A wait
         already blocked in another thread is not woken by the kernel; it ends
         at its timeout or next event, unless a :meth:`waker` is attached, in
-        which case ``close()`` wakes it.
+        which case ``close()`` wakes it (it returns 0; its next wait raises
+        ``ValueError``).  The waker's own eventfd then stays open until the
+        waker is closed or this object is garbage collected: closing it at
+        once would take the pending wake-up back from the woken thread.
 
         >>> ep = Epoll()
         >>> ep.close()
@@ -386,6 +573,9 @@ class Epoll:
         if ep is None or ep.epfd < 0:
             return
         fd = ep.epfd
+        waker = self._waker
+        if waker is not None and not waker.closed:
+            waker.wake()
         # First make every C helper see -1, then let the number go.
         ep.epfd = -1
         os.close(fd)
@@ -433,11 +623,58 @@ class Epoll:
         _checks.not_picklable(self)
 
 
+def _ms(nanoseconds: int) -> int:
+    """A timeout for epoll_wait: nanoseconds rounded up to the millisecond."""
+    if nanoseconds < 0:
+        return -1
+    return min(-(-nanoseconds // 1_000_000), _checks.INT_MAX)
+
+
 def _retry_wait(events: EventArray, remaining_ns: int) -> int:
-    """Re-issue ``epy_wait`` with what is left of the timeout, rounded up to 1 ms."""
+    """Re-issue ``epy_wait`` with what is left of the timeout."""
     state = events._state
-    state.timeout = -1 if remaining_ns < 0 else math.ceil(remaining_ns / 1_000_000)
+    state.timeout = _ms(remaining_ns)
     return _epy_wait(state)
+
+
+def _retry_pwait(events: EventArray, remaining_ns: int, mask: Any) -> int:
+    """Re-issue ``epy_pwait`` with what is left of the timeout."""
+    state = events._state
+    state.timeout = _ms(remaining_ns)
+    return _epy_pwait(state, mask)
+
+
+class _Pwait2:
+    """Whether epoll_pwait2 works here: None until the first wait_ns finds out
+    (False at once if the C library lacked it at build time)."""
+
+    available: bool | None = None if lib.EPY_HAVE_EPOLL_PWAIT2 else False
+
+
+def _pwait_ns(events: EventArray, nanoseconds: int, mask: Any) -> int:
+    """One nanosecond wait: epoll_pwait2, or epoll_pwait if it is missing."""
+    state = events._state
+    if _Pwait2.available is not False:
+        n: int = lib.epy_pwait2(state, mask, nanoseconds)
+        if n != -errno.ENOSYS:
+            _Pwait2.available = True
+            return n
+        _Pwait2.available = False
+    state.timeout = _ms(nanoseconds)
+    return _epy_pwait(state, mask)
+
+
+def ns_wait_syscall() -> str:
+    """The syscall behind :meth:`Epoll.wait_ns`: ``"epoll_pwait2"`` (nanosecond
+    timeouts, Linux 5.11+) or ``"epoll_pwait"`` (rounded up to the millisecond).
+
+    >>> ns_wait_syscall() in ("epoll_pwait2", "epoll_pwait")
+    True
+    """
+    if _Pwait2.available is None:
+        with Epoll() as probe:
+            probe.wait_ns(0, EventArray(1))
+    return "epoll_pwait2" if _Pwait2.available else "epoll_pwait"
 
 
 def _control_operation(value: object) -> ControlOperation:

@@ -74,3 +74,12 @@ def test_public_api_is_exported() -> None:
     assert {"ControlOperation", "EventSet", "EpollEvent", "Epoll", "EventFd"} <= set(
         epoll_py.__all__
     )
+
+
+def test_records_python_packs_match_the_c_structs() -> None:
+    from epoll_py import batch, eventarray
+
+    assert ffi.sizeof("struct epy_ctl_entry") == batch.ENTRY.size == 20
+    assert ffi.sizeof("struct epy_pair") == eventarray.PAIR.size == 12
+    assert ffi.offsetof("struct epy_ctl_entry", "data") == 12
+    assert ffi.offsetof("struct epy_pair", "events") == 8

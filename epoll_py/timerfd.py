@@ -1,0 +1,278 @@
+"""A timerfd: a kernel timer that is a file, so epoll can wait on it.
+
+Ports vmm-sys-util's ``TimerFd`` (``new``, ``reset``, ``wait``,
+``is_armed``, ``clear``), with a choice of clock, flags, nanosecond variants
+and :meth:`TimerFd.get_state`.  Durations are seconds (``int`` or ``float``,
+a float rounded up to the nanosecond so a timer never fires early) or, in the
+``_ns`` methods, exact integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import sys
+from typing import Any, NamedTuple
+
+from . import _checks
+from ._epoll import ffi, lib
+
+__all__ = [
+    "CLOCK_BOOTTIME",
+    "CLOCK_BOOTTIME_ALARM",
+    "CLOCK_MONOTONIC",
+    "CLOCK_REALTIME",
+    "CLOCK_REALTIME_ALARM",
+    "TFD_CLOEXEC",
+    "TFD_NONBLOCK",
+    "TimerFd",
+    "TimerState",
+]
+
+#: Clocks a timerfd can follow (values from ``<time.h>``).
+CLOCK_REALTIME: int = lib.CLOCK_REALTIME
+CLOCK_MONOTONIC: int = lib.CLOCK_MONOTONIC
+CLOCK_BOOTTIME: int = lib.CLOCK_BOOTTIME
+CLOCK_REALTIME_ALARM: int = lib.CLOCK_REALTIME_ALARM
+CLOCK_BOOTTIME_ALARM: int = lib.CLOCK_BOOTTIME_ALARM
+#: Close on exec.  Always set: every fd epoll_py creates is close-on-exec.
+TFD_CLOEXEC: int = lib.TFD_CLOEXEC
+#: ``read`` raises ``BlockingIOError`` instead of blocking before an expiry.
+TFD_NONBLOCK: int = lib.TFD_NONBLOCK
+
+_CLOCKS = frozenset(
+    (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM)
+)
+_NS = 1_000_000_000
+_MAX_NS = _checks.INT64_MAX
+
+
+class TimerState(NamedTuple):
+    """When a timer fires next (0: disarmed) and its period (0: once).
+
+    >>> state = TimerState(remaining_ns=1_500_000_000, interval_ns=0)
+    >>> state.remaining, state.interval
+    (1.5, 0.0)
+    """
+
+    remaining_ns: int
+    interval_ns: int
+
+    @property
+    def remaining(self) -> float:
+        """Seconds until the next expiry; 0.0 when disarmed."""
+        return self.remaining_ns / _NS
+
+    @property
+    def interval(self) -> float:
+        """Seconds between expiries; 0.0 for a one-shot timer."""
+        return self.interval_ns / _NS
+
+
+def _seconds_to_ns(value: object, name: str) -> int:
+    """Seconds (int or float) as nanoseconds; floats rounded up."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            raise ValueError(f"{name} must be a number, got nan")
+        scaled = value * _NS
+        if not -_MAX_NS <= scaled <= _MAX_NS:
+            raise OverflowError(f"{name} is too large: {value}")
+        return math.ceil(scaled)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be seconds as an int or float, not {type(value).__name__}")
+    return _checks.in_range(value * _NS, f"{name} in nanoseconds", -_MAX_NS, _MAX_NS)
+
+
+class TimerFd:
+    """A timerfd (``timerfd_create(clock, flags | TFD_CLOEXEC)``), disarmed.
+
+    ``clock`` is ``CLOCK_MONOTONIC`` by default (vmm-sys-util's choice);
+    ``flags`` may add :data:`TFD_NONBLOCK`.  It is readable once it expired.
+
+    >>> with TimerFd() as timer:
+    ...     timer.reset(0.01)
+    ...     timer.wait()
+    1
+    """
+
+    __slots__ = ("_fd",)
+
+    _fd: int
+
+    def __init__(self, clock: int = CLOCK_MONOTONIC, flags: int = 0) -> None:
+        self._fd = -1
+        number = _checks.to_int(clock, "clock")
+        if number not in _CLOCKS:
+            raise ValueError(f"clock must be one of the CLOCK_* constants, got {number}")
+        checked = _checks.flags(flags, "flags", TFD_CLOEXEC | TFD_NONBLOCK)
+        fd = lib.epy_timerfd_create(number, checked)
+        if fd < 0:
+            raise _checks.os_error(-fd)
+        self._fd = fd
+
+    def reset(self, initial: float, interval: float | None = None) -> None:
+        """Arm the timer: expire after ``initial`` seconds, then every
+        ``interval`` seconds (``None``: once).  Replaces any previous setting.
+
+        ``initial`` must be positive; :meth:`clear` disarms.
+
+        >>> with TimerFd() as timer:
+        ...     timer.reset(10, interval=0.5)
+        ...     timer.get_state().interval
+        0.5
+        """
+        self.reset_ns(
+            _seconds_to_ns(initial, "initial"),
+            0 if interval is None else _seconds_to_ns(interval, "interval"),
+        )
+
+    def reset_ns(self, initial_ns: int, interval_ns: int = 0) -> None:
+        """:meth:`reset` in integer nanoseconds (``interval_ns`` 0: once).
+
+        >>> with TimerFd() as timer:
+        ...     timer.reset_ns(1_000_000)
+        ...     timer.wait()
+        1
+        """
+        first = _checks.in_range(initial_ns, "initial_ns", 0, _MAX_NS)
+        period = _checks.in_range(interval_ns, "interval_ns", 0, _MAX_NS)
+        if first == 0:
+            raise ValueError("initial must be positive; use clear() to disarm")
+        rc = lib.epy_timerfd_settime(self.fileno(), 0, first, period)
+        if rc < 0:
+            raise _checks.os_error(-rc)
+
+    def clear(self) -> None:
+        """Disarm the timer.
+
+        >>> with TimerFd() as timer:
+        ...     timer.reset(10)
+        ...     timer.clear()
+        ...     timer.is_armed()
+        False
+        """
+        rc = lib.epy_timerfd_settime(self.fileno(), 0, 0, 0)
+        if rc < 0:
+            raise _checks.os_error(-rc)
+
+    def get_state(self) -> TimerState:
+        """Time to the next expiry and the period (``timerfd_gettime``).
+
+        >>> with TimerFd() as timer:
+        ...     timer.get_state()
+        TimerState(remaining_ns=0, interval_ns=0)
+        """
+        # SAFETY: two int64_t owned here; the shim writes exactly those.
+        out = ffi.new("int64_t[2]")
+        rc = lib.epy_timerfd_gettime(self.fileno(), out)
+        if rc < 0:
+            raise _checks.os_error(-rc)
+        return TimerState(int(out[0]), int(out[1]))
+
+    def is_armed(self) -> bool:
+        """Whether the timer will expire again.
+
+        >>> with TimerFd() as timer:
+        ...     timer.is_armed()
+        False
+        """
+        return self.get_state().remaining_ns != 0
+
+    def read(self) -> int:
+        """The number of expiries since the last read (resetting it).
+
+        Blocks until the first expiry, or with :data:`TFD_NONBLOCK` raises
+        ``BlockingIOError``.
+
+        >>> with TimerFd(flags=TFD_NONBLOCK) as timer:
+        ...     timer.read()
+        Traceback (most recent call last):
+        ...
+        BlockingIOError: [Errno 11] Resource temporarily unavailable
+        """
+        return int.from_bytes(os.read(self.fileno(), 8), sys.byteorder)
+
+    def wait(self) -> int:
+        """Block until the timer has expired, then :meth:`read` (the seed's
+        ``wait``); blocks even with :data:`TFD_NONBLOCK`.
+
+        >>> import time
+        >>> with TimerFd() as timer:
+        ...     timer.reset(0.001, interval=0.001)
+        ...     time.sleep(0.01)
+        ...     timer.wait() >= 5
+        True
+        """
+        fd = self.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while True:
+            try:
+                return int.from_bytes(os.read(fd, 8), sys.byteorder)
+            except BlockingIOError:
+                poller.poll()
+
+    def fileno(self) -> int:
+        """The file descriptor.
+
+        >>> with TimerFd() as timer:
+        ...     timer.fileno() >= 0
+        True
+        """
+        if self._fd < 0:
+            raise _checks.closed("timerfd")
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run.
+
+        >>> timer = TimerFd()
+        >>> timer.close()
+        >>> timer.closed
+        True
+        """
+        return self._fd < 0
+
+    def close(self) -> None:
+        """Close the fd; closing again does nothing.
+
+        >>> timer = TimerFd()
+        >>> timer.close(); timer.close()
+        """
+        fd = getattr(self, "_fd", -1)
+        if fd >= 0:
+            self._fd = -1
+            os.close(fd)
+
+    def __enter__(self) -> TimerFd:
+        """Return self; ``with`` closes it on exit.
+
+        >>> with TimerFd() as timer:
+        ...     pass
+        >>> timer.closed
+        True
+        """
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the fd (see :meth:`__enter__`)."""
+        self.close()
+
+    def __del__(self) -> None:
+        """Close the fd when the object is garbage collected."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """Shows the fd, or that it is closed.
+
+        >>> timer = TimerFd()
+        >>> timer.close(); timer
+        <TimerFd closed>
+        """
+        return "<TimerFd closed>" if self._fd < 0 else f"<TimerFd fd={self._fd}>"
+
+    def __reduce__(self) -> Any:
+        """A timerfd cannot be pickled."""
+        _checks.not_picklable(self)
