@@ -4,6 +4,9 @@
 #   make bench           the benchmark (BENCH_ARGS="--quick" or "--json out.json")
 #   make install         just the environment, with epoll_py built in place
 #   make lint            ruff and mypy --strict
+#   make fuzz            the model-based fuzzer, long (FUZZ_EXAMPLES=2000)
+#   make asan            the suite on an AddressSanitizer + UBSan build
+#   make test-all        the suite on every CPython 3.9-3.13 pyenv has, and PyPy
 #   make clean           remove environments and build outputs
 #
 # PYTHON picks the interpreter (make test PYTHON=pypy3); each gets its own .venv.
@@ -17,7 +20,7 @@ BENCH_TOOLS := $(VENV)/.bench-tools
 LINT_TOOLS := $(VENV)/.lint-tools
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test bench lint clean
+.PHONY: install test bench lint clean fuzz asan test-all
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +39,40 @@ test: $(INSTALLED)
 
 # uvloop (the bench extra) is optional: the asyncio section compares with it
 # when it installs, and runs without it when it does not.
+# The model-based fuzzer, longer than in `make test`:
+#   make fuzz FUZZ_EXAMPLES=5000 FUZZ_STEPS=100
+FUZZ_EXAMPLES ?= 2000
+FUZZ_STEPS ?= 80
+fuzz: $(INSTALLED)
+	EPOLL_PY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) EPOLL_PY_FUZZ_STEPS=$(FUZZ_STEPS) \
+		$(BIN)/python -m pytest -q tests/test_fuzz_model.py --hypothesis-show-statistics
+
+# Every interpreter we can run: pyenv's CPythons 3.9 to 3.13 and Debian's pypy3.
+PYENV_VERSIONS := $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)/versions
+ALL_PYTHONS ?= $(foreach v,3.9 3.10 3.11 3.12 3.13,$(or $(lastword $(sort $(wildcard \
+	$(PYENV_VERSIONS)/$(v).*/bin/python$(v)))),python$(v))) pypy3
+test-all:
+	.ci/matrix $(ALL_PYTHONS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer.  The extension is built with
+# the sanitizers in a copy of the tree (an in-place build here would replace
+# the one .venv uses), and the suite runs with the ASan runtime preloaded and
+# PYTHONMALLOC=malloc, so Python's own allocations are checked too.  Leak
+# detection is off: CPython itself does not free everything at exit.
+ASAN_DIR := build/asan
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g
+asan:
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)
+	tar -cf - --exclude=./build --exclude='./.venv*' --exclude='*.so' --exclude='*.o' \
+		--exclude=./.git --exclude=./.hypothesis . | tar -xf - -C $(ASAN_DIR)
+	cd $(ASAN_DIR) && $(PYTHON) -m venv .venv && \
+		CFLAGS="$(SANITIZE)" LDFLAGS="$(SANITIZE)" .venv/bin/python -m pip install --quiet -e '.[test]'
+	cd $(ASAN_DIR) && \
+		LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONMALLOC=malloc \
+		.venv/bin/python -m pytest -q -m "not packaging" -p no:cacheprovider
+
 $(BENCH_TOOLS): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "uvloop not installed: skipped"
 	touch $@

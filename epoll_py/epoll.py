@@ -575,7 +575,10 @@ class Epoll:
         fd = ep.epfd
         waker = self._waker
         if waker is not None and not waker.closed:
-            waker.wake()
+            # Wake every waiter, and any wait still on its way in: the waker
+            # becomes level-triggered and readable for good, so the kernel
+            # keeps it on the ready list and each woken waiter wakes the next.
+            waker._hold_awake()
         # First make every C helper see -1, then let the number go.
         ep.epfd = -1
         os.close(fd)

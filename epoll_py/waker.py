@@ -4,7 +4,10 @@ Design note
 -----------
 A waker is an eventfd registered on the epoll **edge-triggered**: every
 ``wake()`` (one ``write``) is a new edge, so the eventfd never needs to be
-drained, and the wait path never reads it.  The C shim recognises the
+drained, and the wait path never reads it.  When the epoll is closed it turns
+level-triggered and readable for good: one edge wakes one waiter, but a
+ready level-triggered file keeps every waiter (and every wait already on its
+way into the kernel) returning until the epoll is gone.  The C shim recognises the
 waker's events by their data value (:attr:`Waker.DATA`) and drops them, so a
 woken wait simply returns, with 0 events if nothing else was ready.  Because
 no C code ever touches the waker's fd, closing the waker or the epoll from
@@ -81,6 +84,13 @@ class Waker:
             os.write(self._eventfd.fileno(), _ONE)
         except BlockingIOError:
             pass  # the counter is full: a wake is pending anyway
+
+    def _hold_awake(self) -> None:
+        """For Epoll.close(): make the waker level-triggered and readable, so
+        that every wait on the closing epoll returns, now and until it is gone."""
+        assert self._epoll is not None
+        self._epoll.modify(self._eventfd, EventSet.IN, data=self.DATA)
+        self.wake()
 
     def fileno(self) -> int:
         """The eventfd's file descriptor.
