@@ -155,9 +155,8 @@ class EpollMachine(RuleBasedStateMachine):
         file = self.files.get(number)
         if file is None:
             return errno.EBADF
-        if op != DEL and events & EXCL:
-            if op == MOD or events & ~EXCLUSIVE_OK:
-                return errno.EINVAL
+        if op != DEL and events & EXCL and (op == MOD or events & ~EXCLUSIVE_OK):
+            return errno.EINVAL
         reg = self.find(file, number)
         if op == ADD:
             return errno.EEXIST if reg else 0
