@@ -86,7 +86,7 @@ def pack(entries: Iterable[Sequence[int]]) -> tuple[int, bytes]:
     rows = entries if isinstance(entries, (list, tuple)) else list(entries)
     try:
         packed = b"".join(starmap(_pack_entry, rows))
-    except (struct.error, TypeError):
+    except (struct.error, TypeError, ValueError, OverflowError):  # PyPy: ValueError too
         _explain(rows)
         raise  # _explain always raises; this is for the type checker
     return len(rows), packed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import platform
 import threading
@@ -25,6 +26,13 @@ _SYSCALLS = {
 def open_fds() -> set[int]:
     """The fds this process has open right now (not counting the listing's own)."""
     return {fd for fd in map(int, os.listdir("/proc/self/fd")) if is_open(fd)}
+
+
+def collect() -> None:
+    """Collect garbage, finalizers included (PyPy runs __del__ later than
+    CPython, so one pass is not always enough)."""
+    for _ in range(3):
+        gc.collect()
 
 
 def is_open(fd: int) -> bool:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
-
 import pytest
-from conftest import is_open
+from conftest import collect, is_open
 
 from epoll_py import ControlOperation, Epoll, EpollEvent, EventArray, EventFd, EventSet
 
@@ -81,7 +79,7 @@ def test_garbage_collection_closes_the_fds() -> None:
     numbers = {ep.fileno(), efd.fileno(), clone.fileno()}
     assert all(map(is_open, numbers))
     del ep, efd, clone
-    gc.collect()
+    collect()
     assert not any(map(is_open, numbers))
 
 
@@ -92,7 +90,7 @@ def test_an_array_survives_its_epoll(efd: EventFd) -> None:
     ep.add(efd, EventSet.OUT, data=9)
     assert ep.wait(0, arr) == 1
     del ep
-    gc.collect()
+    collect()
     assert arr[0].data == 9
     with Epoll() as again:
         again.add(efd, EventSet.OUT, data=10)

@@ -21,6 +21,7 @@ import pytest
 from conftest import in_epoll_wait, is_open, wait_in_thread, wait_until
 
 from epoll_py import compat
+from epoll_py._epoll import lib
 
 PYPY = platform.python_implementation() == "PyPy"
 
@@ -48,6 +49,11 @@ def outcome(call):
 
 def assert_same(std_call, our_call) -> None:
     theirs, ours = outcome(std_call), outcome(our_call)
+    if PYPY and theirs != ours and theirs[0] in ("ok", MemoryError):
+        pytest.skip(
+            f"PyPy's select.epoll accepts this ({theirs[0]}); epoll_py.compat follows "
+            f"CPython's, which refuses it ({ours[0].__name__}: {ours[1]})"
+        )
     if (PYPY and theirs[0] is not ours[0]) or theirs[0] == "ok":
         assert ours == theirs
     elif PYPY:
@@ -80,7 +86,7 @@ def both(make, action):
         ("4",),
         (-1, 1),
         (-1, -1),
-        (-1, select.EPOLL_CLOEXEC),
+        (-1, lib.EPOLL_CLOEXEC),
         (2**40,),
         (-1, 2**40),
     ],
@@ -253,6 +259,8 @@ def test_timeouts_never_return_early(epoll, pipe, timeout) -> None:
 
 @pytest.mark.parametrize("timeout", [None, -1, -5.5])
 def test_none_and_negative_timeouts_block(epoll, pipe, timeout) -> None:
+    if PYPY and epoll is select.epoll and timeout is None:
+        pytest.skip("PyPy 3.9's select.epoll.poll refuses None (CPython's takes it)")
     r, w = pipe
     with epoll() as ep:
         ep.register(r, select.EPOLLIN)
@@ -307,4 +315,6 @@ def test_close_on_exec(epoll) -> None:
 
 
 def test_compat_flag_constant_is_the_header_value() -> None:
-    assert compat._EPOLL_CLOEXEC == select.EPOLL_CLOEXEC
+    assert compat._EPOLL_CLOEXEC == lib.EPOLL_CLOEXEC
+    # PyPy's select lacks the name; where it has it, it agrees.
+    assert getattr(select, "EPOLL_CLOEXEC", lib.EPOLL_CLOEXEC) == lib.EPOLL_CLOEXEC

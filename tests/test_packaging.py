@@ -61,7 +61,9 @@ def _clean_copy(destination: Path) -> Path:
 
 
 def _fresh_venv(path: Path) -> Path:
-    venv.create(path, with_pip=True)
+    # symlinks=True, as `python -m venv` does on POSIX: a copied PyPy binary
+    # works out its prefix from where it lies and loses its include files.
+    venv.create(path, with_pip=True, symlinks=True)
     return path / "bin" / "python"
 
 

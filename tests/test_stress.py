@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import queue
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from conftest import in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
+from conftest import collect, in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
 
 from epoll_py import EFD_NONBLOCK, Epoll, EventArray, EventFd, EventSet
 
@@ -79,6 +77,7 @@ def test_a_blocked_waiter_sees_registrations_made_by_other_threads() -> None:
 def test_close_from_another_thread_while_waiting_without_a_waker() -> None:
     """Documented outcome: the kernel does not wake the waiter; it returns at
     its timeout, its next wait raises ValueError, nothing crashes or leaks."""
+    collect()  # garbage of earlier tests closes its fds now, not later
     before = open_fds()
     ep = Epoll()
     number = ep.fileno()
@@ -91,7 +90,7 @@ def test_close_from_another_thread_while_waiting_without_a_waker() -> None:
     assert box.get("result") == 0, box
     with pytest.raises(ValueError, match="closed epoll"):
         ep.wait(0, arr)
-    gc.collect()
+    collect()
     assert open_fds() == before
 
 
@@ -137,6 +136,7 @@ def test_close_races_with_waits_and_ctls() -> None:
     """Many rounds of close() against threads in wait(-1) and in ctl: every
     wait returns, only documented outcomes (a count, ValueError, or the
     kernel's errno for a number closed under it), no fd left behind."""
+    collect()  # garbage of earlier tests closes its fds now, not later
     before = open_fds()
     efds = [EventFd(initval=1) for _ in range(4)]
     for _ in range(200):
@@ -147,7 +147,7 @@ def test_close_races_with_waits_and_ctls() -> None:
     del outcomes
     for efd in efds:
         efd.close()
-    gc.collect()
+    collect()
     assert open_fds() == before
 
 
@@ -174,20 +174,23 @@ def test_one_hundred_thousand_registered_fds() -> None:
         data = arr.data
         for _ in range(10_000):  # warm-up
             ep.wait(0, arr)
-        gc.collect()
+        collect()
         rss = _rss_bytes()
-        tracemalloc = pytest.importorskip("tracemalloc")
-        tracemalloc.start()
-        traced = tracemalloc.get_traced_memory()[0]
-        start = time.monotonic()
+        try:
+            import tracemalloc
+        except ImportError:  # PyPy: RSS is the bound there
+            tracemalloc = None  # type: ignore[assignment]
+        if tracemalloc is not None:
+            tracemalloc.start()
+            traced = tracemalloc.get_traced_memory()[0]
         for _ in range(1_000_000):
             assert ep.wait(0, arr) == 1
         assert data[0] == interest.ready.fileno()
-        gc.collect()
-        grown = tracemalloc.get_traced_memory()[0] - traced
-        tracemalloc.stop()
-        assert grown < 4096  # tracemalloc's own bookkeeping only
+        collect()
+        if tracemalloc is not None:
+            grown = tracemalloc.get_traced_memory()[0] - traced
+            tracemalloc.stop()
+            assert grown < 4096  # tracemalloc's own bookkeeping only
         assert _rss_bytes() - rss < 1 << 20  # a bound, not a timing
-        assert time.monotonic() - start < 600  # completes; no timing claim
     finally:
         interest.close()

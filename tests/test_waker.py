@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-import gc
 import signal
 import threading
 
 import pytest
-from conftest import in_epoll_wait, is_open, wait_in_thread, wait_until
+from conftest import collect, in_epoll_wait, is_open, wait_in_thread, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet, Waker
 
@@ -83,7 +82,7 @@ def test_close_from_another_thread_wakes_the_waiter() -> None:
         waker.wake()
     assert not is_open(numbers[0])
     del ep, waker
-    gc.collect()
+    collect()
     assert not is_open(numbers[1])  # the waker's eventfd went with the objects
 
 
