@@ -394,12 +394,13 @@ class Epoll:
         except AttributeError:
             self._bind(timeout, events)  # not an EventArray: raises TypeError
         n: int = _epy_wait(events._state)
-        if n < 0:
-            n = self._wait_failed(n, events, _retry_wait)
         # EventArray._iterate(n), its common cases inlined: a call costs as
-        # much as the rest.
+        # much as the rest.  One comparison sorts out few events and errors
+        # (n < 0); UNPACK_BELOW is 0 on PyPy.
         if n < UNPACK_BELOW:
-            return _iter_pairs(events._pair_views[n])
+            if n >= 0:
+                return _iter_pairs(events._pair_views[n])
+            return events._iterate(self._wait_failed(n, events, _retry_wait))
         try:
             views = events._views[n]
         except IndexError:  # n beyond the view cache

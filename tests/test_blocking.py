@@ -144,3 +144,29 @@ def test_a_handler_that_clobbers_errno_does_not_confuse_the_retry(ep: Epoll, efd
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert calls
+
+
+def test_wait_ready_retries_eintr_and_still_reports(ep: Epoll, efd: EventFd, itimer) -> None:
+    ep.add(efd, EventSet.IN, data=55)
+    arr = EventArray(16)
+    writer = threading.Timer(0.3, efd.write, (1,))
+    signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
+    writer.start()
+    try:
+        got = list(ep.wait_ready(-1, arr))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        writer.join()
+    assert got == [(55, EventSet.IN)]
+    assert len(itimer) >= 1
+
+
+def test_wait_ready_with_a_short_deadline_and_signals(ep: Epoll, efd: EventFd, itimer) -> None:
+    ep.add(efd, EventSet.IN)
+    signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
+    start = time.monotonic()
+    try:
+        assert list(ep.wait_ready(200, EventArray(16))) == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    assert time.monotonic() - start >= 0.2

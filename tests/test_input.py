@@ -145,6 +145,10 @@ def test_wait_refuses_bad_timeouts(ep: Epoll, efd: EventFd, timeout, error) -> N
 def test_wait_refuses_anything_but_an_event_array(ep: Epoll, events) -> None:
     with pytest.raises(TypeError, match="EventArray"):
         ep.wait(0, events)
+    with pytest.raises(TypeError, match="EventArray"):
+        ep.wait_ready(0, events)
+    with pytest.raises(TypeError, match="EventArray"):
+        ep.wait_ns(0, events)
 
 
 @pytest.mark.parametrize(
