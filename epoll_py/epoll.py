@@ -36,6 +36,7 @@ from typing import Any, Callable
 from . import _checks, batch, busypoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
+from ._fdobject import Closeable
 from .busypoll import BusyPoll
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
@@ -56,7 +57,7 @@ _epy_pwait = lib.epy_pwait
 _ONE_SHOT = int(EventSet.ONE_SHOT)
 
 
-class Epoll:
+class Epoll(Closeable):
     """An epoll instance (``epoll_create1(EPOLL_CLOEXEC)``).
 
     Register files with :meth:`ctl` (or :meth:`add`, :meth:`modify`,
@@ -584,24 +585,6 @@ class Epoll:
         ep.epfd = -1
         os.close(fd)
 
-    def __enter__(self) -> Epoll:
-        """Return self; ``with`` closes it on exit.
-
-        >>> with Epoll() as ep:
-        ...     pass
-        >>> ep.closed
-        True
-        """
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the epoll fd (see :meth:`__enter__`)."""
-        self.close()
-
-    def __del__(self) -> None:
-        """Close the fd when the object is garbage collected, like the seed's Drop."""
-        self.close()
-
     def __repr__(self) -> str:
         """Shows the fd, or that it is closed.
 
@@ -613,18 +596,6 @@ class Epoll:
         """
         fd = self._ep.epfd
         return "<Epoll closed>" if fd < 0 else f"<Epoll fd={fd}>"
-
-    def __reduce__(self) -> Any:
-        """An epoll fd cannot be pickled or copied.
-
-        >>> import copy
-        >>> with Epoll() as ep:
-        ...     copy.copy(ep)
-        Traceback (most recent call last):
-        ...
-        TypeError: cannot pickle 'Epoll' object
-        """
-        _checks.not_picklable(self)
 
 
 def _ms(nanoseconds: int) -> int:

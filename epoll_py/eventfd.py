@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from . import _checks
 from ._epoll import lib
+from ._fdobject import FdObject
 
 __all__ = ["EFD_CLOEXEC", "EFD_NONBLOCK", "EFD_SEMAPHORE", "EventFd"]
 
@@ -27,7 +27,7 @@ _FLAGS = EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE
 _BYTEORDER = sys.byteorder
 
 
-class EventFd:
+class EventFd(FdObject):
     """An eventfd (``eventfd(initval, flags | EFD_CLOEXEC)``).
 
     It is readable while its counter is above zero and writable while one
@@ -38,11 +38,13 @@ class EventFd:
     ...     efd.write(3)
     ...     efd.read()
     5
+
+    ``fileno()`` is the seed's ``as_raw_fd()``; ``close``, ``closed`` and
+    ``with`` are as for every fd object (closed on garbage collection too).
     """
 
-    __slots__ = ("_fd",)
-
-    _fd: int
+    __slots__ = ()
+    _kind = "eventfd"
 
     def __init__(self, flags: int = 0, initval: int = 0) -> None:
         self._fd = -1
@@ -96,79 +98,3 @@ class EventFd:
         (7, True)
         """
         return EventFd._adopt(os.dup(self.fileno()))
-
-    def fileno(self) -> int:
-        """The file descriptor (the seed's ``as_raw_fd()``).
-
-        >>> with EventFd() as efd:
-        ...     efd.fileno() >= 0
-        True
-        """
-        if self._fd < 0:
-            raise _checks.closed("eventfd")
-        return self._fd
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has run.
-
-        >>> efd = EventFd()
-        >>> efd.close()
-        >>> efd.closed
-        True
-        """
-        return self._fd < 0
-
-    def close(self) -> None:
-        """Close the fd; closing again does nothing.
-
-        >>> efd = EventFd()
-        >>> efd.close()
-        >>> efd.read()
-        Traceback (most recent call last):
-        ...
-        ValueError: I/O operation on closed eventfd object
-        """
-        fd = getattr(self, "_fd", -1)
-        if fd >= 0:
-            self._fd = -1
-            os.close(fd)
-
-    def __enter__(self) -> EventFd:
-        """Return self; ``with`` closes it on exit.
-
-        >>> with EventFd() as efd:
-        ...     pass
-        >>> efd.closed
-        True
-        """
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the fd (see :meth:`__enter__`)."""
-        self.close()
-
-    def __del__(self) -> None:
-        """Close the fd when the object is garbage collected."""
-        self.close()
-
-    def __repr__(self) -> str:
-        """Shows the fd, or that it is closed.
-
-        >>> efd = EventFd()
-        >>> efd.close(); efd
-        <EventFd closed>
-        """
-        return "<EventFd closed>" if self._fd < 0 else f"<EventFd fd={self._fd}>"
-
-    def __reduce__(self) -> Any:
-        """An eventfd cannot be pickled or copied.
-
-        >>> import pickle
-        >>> with EventFd() as efd:
-        ...     pickle.dumps(efd)
-        Traceback (most recent call last):
-        ...
-        TypeError: cannot pickle 'EventFd' object
-        """
-        _checks.not_picklable(self)

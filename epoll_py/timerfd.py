@@ -13,10 +13,11 @@ import math
 import os
 import select
 import sys
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from . import _checks
 from ._epoll import ffi, lib
+from ._fdobject import FdObject
 
 __all__ = [
     "CLOCK_BOOTTIME",
@@ -84,7 +85,7 @@ def _seconds_to_ns(value: object, name: str) -> int:
     return _checks.in_range(value * _NS, f"{name} in nanoseconds", -_MAX_NS, _MAX_NS)
 
 
-class TimerFd:
+class TimerFd(FdObject):
     """A timerfd (``timerfd_create(clock, flags | TFD_CLOEXEC)``), disarmed.
 
     ``clock`` is ``CLOCK_MONOTONIC`` by default (vmm-sys-util's choice);
@@ -96,9 +97,8 @@ class TimerFd:
     1
     """
 
-    __slots__ = ("_fd",)
-
-    _fd: int
+    __slots__ = ()
+    _kind = "timerfd"
 
     def __init__(self, clock: int = CLOCK_MONOTONIC, flags: int = 0) -> None:
         self._fd = -1
@@ -212,67 +212,3 @@ class TimerFd:
                 return int.from_bytes(os.read(fd, 8), sys.byteorder)
             except BlockingIOError:
                 poller.poll()
-
-    def fileno(self) -> int:
-        """The file descriptor.
-
-        >>> with TimerFd() as timer:
-        ...     timer.fileno() >= 0
-        True
-        """
-        if self._fd < 0:
-            raise _checks.closed("timerfd")
-        return self._fd
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has run.
-
-        >>> timer = TimerFd()
-        >>> timer.close()
-        >>> timer.closed
-        True
-        """
-        return self._fd < 0
-
-    def close(self) -> None:
-        """Close the fd; closing again does nothing.
-
-        >>> timer = TimerFd()
-        >>> timer.close(); timer.close()
-        """
-        fd = getattr(self, "_fd", -1)
-        if fd >= 0:
-            self._fd = -1
-            os.close(fd)
-
-    def __enter__(self) -> TimerFd:
-        """Return self; ``with`` closes it on exit.
-
-        >>> with TimerFd() as timer:
-        ...     pass
-        >>> timer.closed
-        True
-        """
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Close the fd (see :meth:`__enter__`)."""
-        self.close()
-
-    def __del__(self) -> None:
-        """Close the fd when the object is garbage collected."""
-        self.close()
-
-    def __repr__(self) -> str:
-        """Shows the fd, or that it is closed.
-
-        >>> timer = TimerFd()
-        >>> timer.close(); timer
-        <TimerFd closed>
-        """
-        return "<TimerFd closed>" if self._fd < 0 else f"<TimerFd fd={self._fd}>"
-
-    def __reduce__(self) -> Any:
-        """A timerfd cannot be pickled."""
-        _checks.not_picklable(self)
