@@ -282,7 +282,9 @@ static int epy_finish(struct epy_wait_state *s, struct epy_epoll *ep, int n)
     return out;
 }
 
-int epy_wait(struct epy_wait_state *s)
+/* epoll_wait, or epoll_pwait when a mask is given; inlined into both entry
+   points, where sigmask is a constant and the test folds away. */
+static inline int epy_wait_masked(struct epy_wait_state *s, const sigset_t *sigmask)
 {
     /* Read the shared fields once: another thread may rebind s while this
        one waits with the GIL released. */
@@ -293,21 +295,21 @@ int epy_wait(struct epy_wait_state *s)
         return -EBADF;
     if (timeout > 0)
         s->started_ns = epy_monotonic_ns();
-    n = epoll_wait(ep->epfd, s->events, s->capacity, timeout);
+    if (sigmask == NULL)
+        n = epoll_wait(ep->epfd, s->events, s->capacity, timeout);
+    else
+        n = epoll_pwait(ep->epfd, s->events, s->capacity, timeout, sigmask);
     return n > 0 ? epy_finish(s, ep, n) : epy_result(n);
+}
+
+int epy_wait(struct epy_wait_state *s)
+{
+    return epy_wait_masked(s, NULL);
 }
 
 int epy_pwait(struct epy_wait_state *s, const sigset_t *sigmask)
 {
-    struct epy_epoll *ep = s->ep;
-    int timeout = s->timeout;
-    int n;
-    if (ep == NULL)
-        return -EBADF;
-    if (timeout > 0)
-        s->started_ns = epy_monotonic_ns();
-    n = epoll_pwait(ep->epfd, s->events, s->capacity, timeout, sigmask);
-    return n > 0 ? epy_finish(s, ep, n) : epy_result(n);
+    return epy_wait_masked(s, sigmask);
 }
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
