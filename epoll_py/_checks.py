@@ -65,21 +65,20 @@ def u64(value: object, name: str) -> int:
 
 def timeout_ms(value: object) -> int:
     """Check an epoll timeout in milliseconds: -1 blocks, 0 polls."""
-    number = to_int(value, "timeout")
-    if number < -1:
-        raise ValueError(f"timeout must be -1 (block) or >= 0 milliseconds, got {number}")
-    if number > INT_MAX:
-        raise OverflowError(f"timeout must be at most {INT_MAX} milliseconds, got {number}")
-    return number
+    return _timeout(value, "timeout", "milliseconds", INT_MAX)
 
 
 def timeout_ns(value: object) -> int:
     """Check a timeout in nanoseconds: -1 blocks, 0 polls."""
-    number = to_int(value, "timeout_ns")
+    return _timeout(value, "timeout_ns", "nanoseconds", INT64_MAX)
+
+
+def _timeout(value: object, name: str, unit: str, maximum: int) -> int:
+    number = to_int(value, name)
     if number < -1:
-        raise ValueError(f"timeout_ns must be -1 (block) or >= 0 nanoseconds, got {number}")
-    if number > INT64_MAX:
-        raise OverflowError(f"timeout_ns must be at most {INT64_MAX}, got {number}")
+        raise ValueError(f"{name} must be -1 (block) or >= 0 {unit}, got {number}")
+    if number > maximum:
+        raise OverflowError(f"{name} must be at most {maximum} {unit}, got {number}")
     return number
 
 
