@@ -7,12 +7,15 @@ import os
 import signal
 import threading
 import time
+from typing import Callable, TypeVar
 
 import pytest
 from conftest import in_epoll_wait, wait_in_thread, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet
 from epoll_py._epoll import lib
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(),
@@ -64,17 +67,23 @@ def test_eintr_is_retried_until_the_deadline(ep: Epoll, efd: EventFd, itimer, ti
     assert elapsed >= timeout_ms / 1000
 
 
-def test_eintr_retry_still_sees_events(ep: Epoll, efd: EventFd, itimer) -> None:
-    ep.add(efd, EventSet.IN, data=77)
-    arr = EventArray(4)
+def _interrupted_until_written(efd: EventFd, call: Callable[[], T]) -> T:
+    """Run ``call()`` while SIGALRM arrives every 20 ms (the ``itimer``
+    fixture's handler counts them) and ``efd`` becomes readable after 0.3 s."""
     writer = threading.Timer(0.3, efd.write, (1,))
     signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
     writer.start()
     try:
-        n = ep.wait(-1, arr)
+        return call()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         writer.join()
+
+
+def test_eintr_retry_still_sees_events(ep: Epoll, efd: EventFd, itimer) -> None:
+    ep.add(efd, EventSet.IN, data=77)
+    arr = EventArray(4)
+    n = _interrupted_until_written(efd, lambda: ep.wait(-1, arr))
     assert n == 1 and arr[0].data == 77
     assert len(itimer) >= 1
     # After a retry the array is rebound: a zero timeout really polls.
@@ -149,14 +158,7 @@ def test_a_handler_that_clobbers_errno_does_not_confuse_the_retry(ep: Epoll, efd
 def test_wait_ready_retries_eintr_and_still_reports(ep: Epoll, efd: EventFd, itimer) -> None:
     ep.add(efd, EventSet.IN, data=55)
     arr = EventArray(16)
-    writer = threading.Timer(0.3, efd.write, (1,))
-    signal.setitimer(signal.ITIMER_REAL, 0.02, 0.02)
-    writer.start()
-    try:
-        got = list(ep.wait_ready(-1, arr))
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        writer.join()
+    got = _interrupted_until_written(efd, lambda: list(ep.wait_ready(-1, arr)))
     assert got == [(55, EventSet.IN)]
     assert len(itimer) >= 1
 
