@@ -285,7 +285,12 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
             int(lib.floor_ctl(epfd, DEL, c_numbers, count, 0)),
         ]
 
-    def methods(add=ep_py.add, modify=ep_py.modify, delete=ep_py.delete) -> list[int]:
+    def per_call(
+        add: Callable[[int, int], object],
+        modify: Callable[[int, int], object],
+        delete: Callable[[int], object],
+    ) -> list[int]:
+        """One call per fd and phase: add(fd, IN), modify(fd, OUT), delete(fd)."""
         t0 = perf_counter_ns()
         for fd in numbers:
             add(fd, IN)
@@ -297,6 +302,9 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
             delete(fd)
         t3 = perf_counter_ns()
         return [t1 - t0, t2 - t1, t3 - t2]
+
+    def methods() -> list[int]:
+        return per_call(ep_py.add, ep_py.modify, ep_py.delete)
 
     def seed_ctl(ctl=ep_ctl.ctl) -> list[int]:
         add_op, mod_op, del_op = ControlOperation
@@ -321,18 +329,8 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
             times.append(perf_counter_ns() - start)
         return times
 
-    def stdlib(register=std.register, modify=std.modify, unregister=std.unregister) -> list[int]:
-        t0 = perf_counter_ns()
-        for fd in numbers:
-            register(fd, IN)
-        t1 = perf_counter_ns()
-        for fd in numbers:
-            modify(fd, OUT)
-        t2 = perf_counter_ns()
-        for fd in numbers:
-            unregister(fd)
-        t3 = perf_counter_ns()
-        return [t1 - t0, t2 - t1, t3 - t2]
+    def stdlib() -> list[int]:
+        return per_call(std.register, std.modify, std.unregister)
 
     impls: dict[str, Callable[[], list[int]]] = {
         C_FLOOR: c_floor,
