@@ -268,7 +268,7 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
     ADD, MOD, DEL = (int(op) for op in ControlOperation)
     phases = ("add", "modify", "delete")
 
-    ep_c, ep_py, ep_ctl, ep_many = Epoll(), Epoll(), Epoll(), Epoll()
+    ep_c, ep_py, ep_ctl, ep_many, ep_raw = Epoll(), Epoll(), Epoll(), Epoll(), Epoll()
     std = select.epoll()
     # The batches are the caller's data, built once, outside the timing.
     batches = [
@@ -306,6 +306,30 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
     def methods() -> list[int]:
         return per_call(ep_py.add, ep_py.modify, ep_py.delete)
 
+    def cffi_alone(
+        state=ep_raw._ep,
+        add=epoll_lib.epy_add_fd,
+        modify=epoll_lib.epy_mod_fd,
+        delete=epoll_lib.epy_del,
+    ) -> list[int]:
+        """The shim's functions called straight from the loop, with no
+        epoll_py method around them: what any binding on cffi pays at least.
+        (Not through per_call: its calls take one argument fewer.)"""
+        t0 = perf_counter_ns()
+        for fd in numbers:
+            if add(state, fd, IN) < 0:
+                return [-1, -1, -1]
+        t1 = perf_counter_ns()
+        for fd in numbers:
+            if modify(state, fd, OUT) < 0:
+                return [-1, -1, -1]
+        t2 = perf_counter_ns()
+        for fd in numbers:
+            if delete(state, fd) < 0:
+                return [-1, -1, -1]
+        t3 = perf_counter_ns()
+        return [t1 - t0, t2 - t1, t3 - t2]
+
     def seed_ctl(ctl=ep_ctl.ctl) -> list[int]:
         add_op, mod_op, del_op = ControlOperation
         empty = EpollEvent()
@@ -335,6 +359,7 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
     impls: dict[str, Callable[[], list[int]]] = {
         C_FLOOR: c_floor,
         "epoll_py add/modify/delete": methods,
+        "cffi call alone (lib.epy_*)": cffi_alone,
         "epoll_py ctl(op, fd, EpollEvent)": seed_ctl,
         "epoll_py ctl_many (one batch)": many,
         STDLIB: stdlib,
@@ -357,7 +382,7 @@ def bench_register(cfloor, rounds: int, count: int, progress: Progress) -> list[
     rows: list[Row] = []
     for phase in phases:
         rows += rows_for("register", f"{phase} x{count}", "call", samples[phase])
-    for ep in (ep_c, ep_py, ep_ctl, ep_many):
+    for ep in (ep_c, ep_py, ep_ctl, ep_many, ep_raw):
         ep.close()
     std.close()
     for efd in fds:
