@@ -1,13 +1,17 @@
 """Steady-state waits allocate nothing: tracemalloc sees zero growth.
 
-Each wait may create short-lived objects (an iterator, ints above 256), but
-none survives it: after a warm-up, 100,000 waits leave the traced heap
-exactly where it was, and nothing is left allocated from epoll_py's files.
+``wait`` allocates nothing at all, not even for a moment: tracemalloc's
+peak does not move over 100,000 of them (up to 256 ready; a larger count is
+a new int).  ``wait_ready`` and the flat views
+create short-lived objects (an iterator, ints above 256), but none survives
+them: after a warm-up, 100,000 waits leave the traced heap exactly where it
+was, and nothing is left allocated from epoll_py's files.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 from pathlib import Path
 
 import pytest
@@ -97,6 +101,44 @@ def test_wait_and_flat_views_allocate_nothing(n: int, waits: int) -> None:
 
     growth, leaked = _growth(loop, waits)
     assert (growth, leaked) == (0, 0)
+    ep.close()
+    for efd in fds:
+        efd.close()
+
+
+def _peak(loop, waits: int) -> int:
+    """How far above the memory in use tracemalloc's peak rose over loop(waits)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loop(10)
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        loop(waits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - before
+
+
+@pytest.mark.parametrize("n", [1, 16, 256])
+def test_wait_allocates_nothing_even_briefly(n: int) -> None:
+    """Not one allocation in 100,000 waits: any block, even one freed at
+    once, would lift tracemalloc's peak above what the loop without waits
+    reaches (its own iterator is the only block it allocates).  Up to 256
+    ready: above, the count wait returns is itself a new int."""
+    ep, fds = _ready_epoll(n)
+    arr = EventArray(n)
+
+    def loop(count: int, wait=ep.wait) -> None:
+        # repeat(), not range(): range would allocate its counters.
+        for _ in itertools.repeat(None, count):
+            wait(0, arr)
+
+    loop(10_000)  # warm-up, as in _growth
+    assert ep.wait(0, arr) == n
+    _peak(loop, 0)  # the process's first tracing session differs (3.13)
+    assert _peak(loop, WAITS) == _peak(loop, 0)
     ep.close()
     for efd in fds:
         efd.close()
