@@ -259,23 +259,19 @@ class Epoll(Closeable):
         ...     [data for data, _ in ep.wait_ready(0, arr)]
         [2]
         """
-        count, packed = batch.pack(entries)
+        count, array = batch.pack(entries)
         if count == 0:
             if self._ep.epfd < 0:
                 raise _checks.closed("epoll")
             return
         done = ffi.new("int *")
-        # SAFETY: `packed` holds exactly `count` 20-byte entries (batch.pack);
-        # from_buffer keeps it alive, read-only, for the call.
-        rc = lib.epy_ctl_many(
-            self._ep, ffi.from_buffer("struct epy_ctl_entry[]", packed), count, done
-        )
+        # SAFETY: `array` holds exactly `count` entries (batch.pack), and this
+        # frame keeps it alive for the call; C writes only *done.
+        rc = lib.epy_ctl_many(self._ep, array, count, done)
         if rc < 0:
-            index = done[0]
+            index = done[0]  # 0 <= index < count: the entry that failed
             if rc == -lib.EPY_EBADOP:
-                raise batch.bad_operation(
-                    count, index, batch.ENTRY.unpack_from(packed, index * batch.ENTRY.size)[0]
-                )
+                raise batch.bad_operation(count, index, array[index].op)
             if self._ep.epfd < 0:
                 raise _checks.closed("epoll")
             raise batch.error(-rc, index, count)
