@@ -2,10 +2,10 @@
 
 ``wait`` allocates nothing at all, not even for a moment: tracemalloc's
 peak does not move over 100,000 of them (up to 256 ready; a larger count is
-a new int).  ``wait_ready`` and the flat views
-create short-lived objects (an iterator, ints above 256), but none survives
-them: after a warm-up, 100,000 waits leave the traced heap exactly where it
-was, and nothing is left allocated from epoll_py's files.
+a new int).  ``wait_ready`` and the flat views create short-lived objects
+(an iterator, ints above 256), but none survives them: after a warm-up,
+100,000 waits leave the traced heap exactly where it was, and nothing is
+left allocated from epoll_py's files.
 """
 
 from __future__ import annotations
@@ -33,14 +33,17 @@ def _ready_epoll(n: int) -> tuple[Epoll, list[EventFd]]:
     return ep, fds
 
 
-def _traced(loop, waits: int) -> tuple[int, int]:
-    """(bytes the traced heap grew, bytes left allocated from epoll_py) over loop(waits)."""
+def _traced(loop, waits: int) -> tuple[int, int, int]:
+    """Over loop(waits): (bytes the traced heap grew, bytes left allocated
+    from epoll_py, bytes the peak rose above the heap at the start)."""
     gc.collect()
     tracemalloc.start()
     try:
         first = tracemalloc.take_snapshot()
         before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
         loop(waits)
+        peak = tracemalloc.get_traced_memory()[1]
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         second = tracemalloc.take_snapshot()
@@ -51,7 +54,7 @@ def _traced(loop, waits: int) -> tuple[int, int]:
         stat.size_diff
         for stat in second.filter_traces(ours).compare_to(first.filter_traces(ours), "filename")
     )
-    return after - before, leaked
+    return after - before, leaked, peak - before
 
 
 def _growth(loop, waits: int) -> tuple[int, int]:
@@ -64,8 +67,8 @@ def _growth(loop, waits: int) -> tuple[int, int]:
     # object's opcache after 1,024 calls; later versions specialise).
     loop(10_000)
     _traced(loop, 0)  # the process's first tracing session differs (3.13)
-    baseline, _ = _traced(loop, 0)
-    growth, leaked = _traced(loop, waits)
+    baseline, _, _ = _traced(loop, 0)
+    growth, leaked, _ = _traced(loop, waits)
     return growth - baseline, leaked
 
 
@@ -106,21 +109,6 @@ def test_wait_and_flat_views_allocate_nothing(n: int, waits: int) -> None:
         efd.close()
 
 
-def _peak(loop, waits: int) -> int:
-    """How far above the memory in use tracemalloc's peak rose over loop(waits)."""
-    gc.collect()
-    tracemalloc.start()
-    try:
-        loop(10)
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        loop(waits)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return peak - before
-
-
 @pytest.mark.parametrize("n", [1, 16, 256])
 def test_wait_allocates_nothing_even_briefly(n: int) -> None:
     """Not one allocation in 100,000 waits: any block, even one freed at
@@ -137,8 +125,8 @@ def test_wait_allocates_nothing_even_briefly(n: int) -> None:
 
     loop(10_000)  # warm-up, as in _growth
     assert ep.wait(0, arr) == n
-    _peak(loop, 0)  # the process's first tracing session differs (3.13)
-    assert _peak(loop, WAITS) == _peak(loop, 0)
+    _traced(loop, 0)  # the process's first tracing session differs (3.13)
+    assert _traced(loop, WAITS)[2] == _traced(loop, 0)[2]
     ep.close()
     for efd in fds:
         efd.close()
