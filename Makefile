@@ -14,7 +14,7 @@
 PYTHON ?= python3
 VENV ?= .venv$(if $(filter python3,$(notdir $(PYTHON))),,-$(notdir $(PYTHON)))
 BIN := $(VENV)/bin
-SOURCES := build_epoll.py setup.py pyproject.toml
+SOURCES := build_epoll.py setup.py pyproject.toml epoll_py/_shim.c epoll_py/_shim.h epoll_py/_system.cdef
 INSTALLED := $(VENV)/.installed
 BENCH_TOOLS := $(VENV)/.bench-tools
 LINT_TOOLS := $(VENV)/.lint-tools

@@ -26,8 +26,8 @@ except ImportError as error:  # pragma: no cover - only without a build
         "package (pip install .) or build it in place (pip install -e .)"
     ) from error
 
-from .batch import CtlManyError
-from .busypoll import BusyPoll
+from ._batch import CtlManyError
+from ._busypoll import BusyPoll
 from .epoll import Epoll, ns_wait_syscall
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import EventArray

@@ -1,10 +1,12 @@
-"""Argument checks and errors shared by every epoll_py type.
+"""Argument checks and errors shared by every epoll_py type: one home each.
 
 Everything here runs *before* a syscall (to refuse bad Python input with
 ``TypeError``/``ValueError``/``OverflowError``) or *after* one (to turn
-``errno`` into the ``OSError`` subclass Python would pick).  Hot paths do not
-call these; they let cffi's own argument conversion refuse bad types and come
-here only on the slow path, to raise a precise message.
+``-errno`` into the ``OSError`` subclass Python would pick).  Hot paths test
+only ``isinstance(x, int)`` before handing a value to C, and come here on the
+slow path to convert it exactly as the checked path does (``operator.index``
+semantics: an ``int``, a ``bool`` or anything with ``__index__``; nothing is
+ever truncated) or to raise a precise message.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 import operator
 import os
 from typing import NoReturn, Protocol, Union
-
-from ._epoll import ffi
 
 U32_MAX = 0xFFFF_FFFF
 U64_MAX = 0xFFFF_FFFF_FFFF_FFFF
@@ -51,15 +51,11 @@ def in_range(value: object, name: str, low: int, high: int) -> int:
 
 def u32(value: object, name: str) -> int:
     """Return ``value`` as an unsigned 32-bit int."""
-    if type(value) is int and 0 <= value <= U32_MAX:
-        return value
     return in_range(value, name, 0, U32_MAX)
 
 
 def u64(value: object, name: str) -> int:
     """Return ``value`` as an unsigned 64-bit int."""
-    if type(value) is int and 0 <= value <= U64_MAX:
-        return value
     return in_range(value, name, 0, U64_MAX)
 
 
@@ -74,7 +70,12 @@ def timeout_ns(value: object) -> int:
 
 
 def _timeout(value: object, name: str, unit: str, maximum: int) -> int:
-    number = to_int(value, name)
+    try:
+        number = int(operator.index(value))  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{name} must be an int number of {unit} (-1 blocks), not {type(value).__name__}"
+        ) from None
     if number < -1:
         raise ValueError(f"{name} must be -1 (block) or >= 0 {unit}, got {number}")
     if number > maximum:
@@ -87,8 +88,8 @@ def fileno(obj: object) -> int:
 
     Negative numbers pass through: the kernel answers them with EBADF.
     """
-    if isinstance(obj, int):
-        fd = int(obj)
+    if hasattr(type(obj), "__index__"):
+        fd = to_int(obj, "fd")
     else:
         method = getattr(obj, "fileno", None)
         if method is None:
@@ -101,6 +102,16 @@ def fileno(obj: object) -> int:
     if not INT_MIN <= fd <= INT_MAX:
         raise OverflowError(f"fd must fit in a C int, got {fd}")
     return int(fd)
+
+
+def fd_number(value: object) -> int:
+    """An fd to take ownership of (``fromfd``): an int, never negative."""
+    number = to_int(value, "fd")
+    if number < 0:
+        raise ValueError(f"fd must not be negative, got {number}")
+    if number > INT_MAX:
+        raise OverflowError(f"fd must fit in a C int, got {number}")
+    return number
 
 
 def flags(value: object, name: str, allowed: int) -> int:
@@ -116,12 +127,7 @@ def os_error(err: int) -> OSError:
     return OSError(err, os.strerror(err))
 
 
-def raise_errno() -> NoReturn:
-    """Raise the OSError for the errno saved by the last cffi call."""
-    raise os_error(ffi.errno)
-
-
-def closed(kind: str) -> ValueError:
+def closed_error(kind: str) -> ValueError:
     """The error every method of a closed object raises."""
     return ValueError(f"I/O operation on closed {kind} object")
 

@@ -10,24 +10,35 @@ Design note
 The standard library's behaviour is the specification: the same constructor,
 methods, defaults and return values, and the same exception types with the
 same messages for the same misuse (the contract tests run every case on both
-and compare).  Underneath it is an :class:`~epoll_py.Epoll` and a
-preallocated :class:`~epoll_py.EventArray` per ``maxevents`` in use, so
-``poll()`` allocates no event buffer per call.  Like the original it stores
-the fd as the event data and reports ``data.fd``.
+and compare), odd inputs included: ``fromfd(-1)`` makes a new epoll, as
+the original does.  Underneath it is an :class:`~epoll_py.Epoll` and one
+preallocated :class:`~epoll_py.EventArray`, so ``poll()`` allocates no event
+buffer per call.  ``maxevents`` bounds each wait (the kernel is given it),
+not the array: Twisted passes its connection count, which changes with every
+connection, and an array per value would mean an allocation per poll.  The
+array grows (doubling) to the largest ``maxevents`` asked for, up to
+``_MAX_CAPACITY``; a poll may return fewer events than ``maxevents``, as
+``epoll_wait`` always may, and the rest stay ready for the next one.  Like
+the original it stores the fd as the event data and reports ``data.fd``.
+
+The argument conversions below copy the C API's (Argument Clinic's ``int``,
+``PyObject_AsFileDescriptor``, ``_PyTime_FromSecondsObject``), on purpose,
+messages included: the contract tests run every misuse on both.
 """
 
 from __future__ import annotations
 
+import errno
 import math
 import operator
 import sys
 from typing import Any
 
-from ._checks import INT_MAX, INT_MIN, FileDescriptorLike
+from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
 from ._epoll import lib
 from .epoll import Epoll
 from .event import EventSet
-from .eventarray import EventArray
+from .eventarray import MAX_CAPACITY, EventArray
 
 __all__ = ["epoll"]
 
@@ -37,7 +48,10 @@ _DEFAULT_MASK = int(EventSet.IN | EventSet.PRIORITY | EventSet.OUT)
 _CLOSED = "I/O operation on closed epoll object"
 _NS_PER_SECOND = 1_000_000_000
 _MAX_NS = 2**63 - 1
-_ARRAYS_KEPT = 4
+#: The array grows to this many slots at most (36 bytes each).
+_MAX_CAPACITY = 65536
+#: Above this the kernel refuses maxevents (INT_MAX / sizeof(struct epoll_event)).
+_EP_MAX_EVENTS = MAX_CAPACITY
 
 
 def _index(value: object) -> int:
@@ -130,11 +144,10 @@ class epoll:
     >>> os.close(r); os.close(w)
     """
 
-    __slots__ = ("__weakref__", "_arrays", "_epoll", "_foreign")
+    __slots__ = ("__weakref__", "_epoll", "_events", "_foreign")
 
     def __init__(self, sizehint: int = -1, flags: int = 0) -> None:
         self._epoll: Epoll | None = None
-        self._arrays: dict[int, EventArray] = {}
         # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
         self._foreign = False
         hint = _c_int(sizehint)
@@ -143,11 +156,14 @@ class epoll:
             raise ValueError("negative sizehint")
         if checked_flags and checked_flags != _EPOLL_CLOEXEC:
             raise OSError("invalid flags")
+        self._events = EventArray(_FD_SETSIZE - 1)
         self._epoll = Epoll()
 
     @classmethod
     def fromfd(cls, fd: int) -> epoll:
         """Create an epoll object from a file descriptor, taking ownership.
+
+        As in the standard library, -1 makes a new epoll instead.
 
         >>> import os
         >>> with epoll() as original:
@@ -156,10 +172,17 @@ class epoll:
         False
         >>> copy.close()
         """
+        number = _c_int(fd)
+        if number == -1:
+            return cls()
+        if number < 0:
+            # select.epoll keeps the number, then finds it negative and
+            # raises OSError from an errno nothing has set.
+            raise OSError(0, "Error")
         self = cls.__new__(cls)
-        self._arrays = {}
+        self._events = EventArray(_FD_SETSIZE - 1)
         self._foreign = True
-        self._epoll = Epoll.fromfd(_c_int(fd))
+        self._epoll = Epoll.fromfd(number)
         return self
 
     def _live(self) -> Epoll:
@@ -181,12 +204,13 @@ class epoll:
     def close(self) -> None:
         """Close the epoll control file descriptor; closing again does nothing.
 
+        It never raises, not even for an adopted fd that was not open.
+
         >>> ep = epoll()
         >>> ep.close(); ep.close()
         """
         if self._epoll is not None:
             self._epoll.close()
-        self._arrays.clear()
 
     def fileno(self) -> int:
         """Return the epoll control file descriptor.
@@ -260,23 +284,32 @@ class epoll:
         """
         ep = self._live()
         ms = -1 if timeout is None else _timeout_ms(timeout)
-        count = _c_int(maxevents)
-        if count == -1:
-            count = _FD_SETSIZE - 1
-        elif count < 1:
-            raise ValueError(f"maxevents must be greater than 0, got {count}")
-        arrays = self._arrays
-        events = arrays.get(count)
-        if events is None:
-            if len(arrays) >= _ARRAYS_KEPT:
-                arrays.clear()
-            events = arrays[count] = EventArray(count)
+        events = self._bounded(maxevents)
         if not self._foreign:
             # register() stores the fd as the data: it is data.fd already.
             return list(ep.wait_ready(ms, events))
         # An adopted epoll may hold entries registered by someone else:
         # report data.fd, the low 32 bits, as the standard library does.
         return [(_data_fd(data), mask) for data, mask in ep.wait_ready(ms, events)]
+
+    def _bounded(self, maxevents: object) -> EventArray:
+        """The array, grown if needed, with ``maxevents`` as the kernel's bound."""
+        count = _c_int(maxevents)
+        if count == -1:
+            count = _FD_SETSIZE - 1
+        elif count < 1:
+            raise ValueError(f"maxevents must be greater than 0, got {count}")
+        elif count > _EP_MAX_EVENTS:
+            raise os_error(errno.EINVAL)  # what epoll_wait answers
+        events = self._events
+        if count > len(events) and len(events) < _MAX_CAPACITY:
+            capacity = len(events)
+            while capacity < count and capacity < _MAX_CAPACITY:
+                capacity *= 2
+            events = self._events = EventArray(min(capacity, _MAX_CAPACITY))
+        # SAFETY: 1 <= maxevents <= capacity, which the C wait relies on.
+        events._state.maxevents = min(count, len(events))
+        return events
 
     def __enter__(self) -> epoll:
         """Return self; raises ValueError if closed.

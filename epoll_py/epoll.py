@@ -2,45 +2,56 @@
 
 Design note
 -----------
-``Epoll`` owns one small C struct (``struct epy_epoll``: the epoll fd, and
-the waker if there is one).  The fd lives there, not in a Python attribute,
-so that C always reads the current value: ``close()`` sets it to -1 first,
-after which every C helper fails with ``EBADF`` instead of touching a number
-the kernel may already have given to another file.  Python then turns that
-``EBADF`` into ``ValueError("I/O operation on closed epoll object")``.
+``Epoll`` owns one guarded C ``struct epy_fd`` (``_f``; see ``_fdobject`` for
+how an fd is shared by threads, inherited by ``fork`` and closed exactly
+once).  Every method hands ``_f`` to C, which counts itself in before it
+uses the number; a closed epoll answers ``EPY_ECLOSED``, which the error
+funnel (``FdObject._error``) turns into ``ValueError``.
 
 ``wait`` is the hot path and is written for it.  The C helper takes one
 pointer (the :class:`EventArray`'s state, which already holds the buffers,
-their capacity, the timeout and a pointer to this struct), which cffi
-dispatches as cheaply as a call can be.  Rebinding an array to another epoll
-or another timeout happens only when either changes, recognised by identity.
-Everything unusual (bad arguments, errors, ``EINTR``) is in ``_wait_failed``.
-Waits with a signal mask (``epoll_pwait``) or a nanosecond timeout
-(``epoll_pwait2``) take the same state and the same slow path.
+their capacity, the timeout and a pointer to ``_f``), which cffi dispatches
+as cheaply as a call can be.  Rebinding an array to another epoll or another
+timeout happens only when either changes: the epoll struct is recognised by
+identity, the timeout by *value* (an ``int`` equal to the last one; ints
+above 256 are new objects every time they are computed, and a ``None`` or a
+float must never pass for a bound timeout).  Everything unusual (bad
+arguments, errors, ``EINTR``) is in ``_wait_failed``.  Waits with a signal
+mask (``epoll_pwait``) or a nanosecond timeout (``epoll_pwait2``) take the
+same state and the same slow path.
+
+Registration has fast paths too: an ``int`` fd and mask go to C as they are
+(``isinstance(x, int)`` first, because cffi would truncate any object with
+``__int__``, a ``Decimal`` or a ``Fraction``); everything else, and every
+value cffi refuses, goes through ``_ctl_to``, the one checked ``epoll_ctl``,
+which converts exactly as the checked paths do or says precisely what is
+wrong.
 
 ``EINTR`` is retried here, in Python, not in C: cffi releases the GIL around
 the call, the interpreter runs Python signal handlers as soon as the call
 returns, and a handler that raises (Ctrl-C) ends the wait with its exception.
 A handler that returns lets the wait go on with the time that is left (PEP
 475), so a wait never returns early and never sleeps past its deadline.
+
+How ``Epoll`` uses :class:`EventArray`'s private fields is written down in
+``eventarray``'s design note.
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
-from . import _checks, batch, busypoll
+from . import _batch, _busypoll, _checks
+from ._busypoll import BusyPoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
-from ._fdobject import Closeable
-from .busypoll import BusyPoll
+from ._fdobject import FdObject, adopt_fd, new_fd
+from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
-from .sigmask import sigset
 from .waker import Waker
 
 __all__ = ["Epoll", "ns_wait_syscall"]
@@ -48,6 +59,10 @@ __all__ = ["Epoll", "ns_wait_syscall"]
 _ADD = int(ControlOperation.ADD)
 _MODIFY = int(ControlOperation.MODIFY)
 _DELETE = int(ControlOperation.DELETE)
+_EBADOP = -lib.EPY_EBADOP
+_ECLOSED = -lib.EPY_ECLOSED
+_EINTR = -errno.EINTR
+_ENOSYS = -errno.ENOSYS
 _epy_wait = lib.epy_wait
 _epy_ctl = lib.epy_ctl
 _epy_add_fd = lib.epy_add_fd
@@ -57,7 +72,7 @@ _epy_pwait = lib.epy_pwait
 _ONE_SHOT = int(EventSet.ONE_SHOT)
 
 
-class Epoll(Closeable):
+class Epoll(FdObject):
     """An epoll instance (``epoll_create1(EPOLL_CLOEXEC)``).
 
     Register files with :meth:`ctl` (or :meth:`add`, :meth:`modify`,
@@ -65,44 +80,46 @@ class Epoll(Closeable):
     The fd is closed by :meth:`close`, on leaving a ``with`` block, or when the
     object is garbage collected.
 
-    >>> from epoll_py import EventFd, EventArray
+    >>> from epoll_py import ControlOperation, Epoll, EpollEvent, EventArray, EventFd, EventSet
     >>> with Epoll() as ep, EventFd() as efd:
     ...     ep.ctl(ControlOperation.ADD, efd, EpollEvent(EventSet.OUT, 4))
     ...     ep.wait(0, EventArray(10))
     1
     """
 
-    __slots__ = ("_ep", "_waker")
+    __slots__ = ("_waker",)
+    _kind = "epoll"
 
-    _ep: Any
     _waker: Waker | None
 
     def __init__(self) -> None:
-        # Allocate first, so a MemoryError cannot leak a fresh fd.
-        ep = ffi.new("struct epy_epoll *", {"epfd": -1, "hide_waker": 0})
         self._waker = None
-        fd = lib.epy_epoll_create()
-        if fd < 0:
-            raise _checks.os_error(-fd)
-        ep.epfd = fd
-        self._ep = ep
+        self._f = new_fd(lib.epy_epoll_create)
 
     @classmethod
     def fromfd(cls, fd: int) -> Epoll:
         """Wrap an existing epoll fd, taking ownership of it (it is closed with
         the object), like ``select.epoll.fromfd``.
 
+        ``fd`` must be an ``int`` and not negative: an object with a
+        ``fileno()`` would leave two owners of one number.
+
         >>> import os
+        >>> from epoll_py import Epoll
         >>> with Epoll() as original:
         ...     adopted = Epoll.fromfd(os.dup(original.fileno()))
         ...     adopted.fileno() != original.fileno()
         True
         >>> adopted.close()
+        >>> Epoll.fromfd(-1)
+        Traceback (most recent call last):
+        ...
+        ValueError: fd must not be negative, got -1
         """
-        number = _checks.fileno(fd)
+        number = _checks.fd_number(fd)
         self = cls.__new__(cls)
         self._waker = None
-        self._ep = ffi.new("struct epy_epoll *", {"epfd": number, "hide_waker": 0})
+        self._f = adopt_fd(number)
         return self
 
     # -- the interest list -------------------------------------------------
@@ -122,7 +139,7 @@ class Epoll(Closeable):
         unregistered one ``FileNotFoundError`` (ENOENT), a bad fd EBADF, a
         regular file EPERM.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import ControlOperation, Epoll, EpollEvent, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.ctl(ControlOperation.ADD, efd, EpollEvent(EventSet.OUT, efd.fileno()))
         ...     ep.ctl(ControlOperation.MODIFY, efd, EpollEvent(EventSet.IN, 4))
@@ -131,11 +148,12 @@ class Epoll(Closeable):
         ...
         FileExistsError: [Errno 17] File exists
         """
-        # The fast path checks nothing itself: cffi refuses what is not an
-        # int, C refuses an unknown operation, and the slow path says why.
-        try:
-            rc = _epy_ctl(self._ep, operation, fd, event._events, event._data)
-        except (TypeError, OverflowError, AttributeError):
+        if isinstance(fd, int) and isinstance(operation, int) and isinstance(event, EpollEvent):
+            try:
+                rc = _epy_ctl(self._f, operation, fd, event._events, event._data)
+            except OverflowError:
+                rc = self._ctl_checked(operation, fd, event)
+        else:
             rc = self._ctl_checked(operation, fd, event)
         if rc < 0:
             self._ctl_failed(rc, operation)
@@ -143,10 +161,9 @@ class Epoll(Closeable):
     def _ctl_checked(self, operation: object, fd: object, event: object) -> int:
         """ctl's slow path: refuse bad arguments precisely, or convert and call."""
         op = _control_operation(operation)
-        number = _checks.fileno(fd)
         if not isinstance(event, EpollEvent):
             raise TypeError(f"event must be an EpollEvent, not {type(event).__name__}")
-        return _epy_ctl(self._ep, op, number, event._events, event._data)
+        return self._ctl_to(op, fd, event._events, event._data)
 
     def add(
         self,
@@ -159,7 +176,7 @@ class Epoll(Closeable):
         A shortcut for ``ctl(ADD, fd, EpollEvent(events, data))`` that builds
         no event object.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.IN | EventSet.OUT)
         ...     arr = EventArray(4)
@@ -167,15 +184,7 @@ class Epoll(Closeable):
         ...     arr[0].fd == efd.fileno(), arr[0].event_set == EventSet.OUT
         (True, True)
         """
-        try:
-            if data is None:
-                rc = _epy_add_fd(self._ep, fd, events)
-            else:
-                rc = _epy_ctl(self._ep, _ADD, fd, events, data)
-        except (TypeError, OverflowError):
-            rc = self._register_checked(_ADD, fd, events, data)
-        if rc < 0:
-            self._ctl_failed(rc)
+        self._register(_ADD, _epy_add_fd, fd, events, data)
 
     def modify(
         self,
@@ -187,7 +196,7 @@ class Epoll(Closeable):
 
         ``data`` defaults to the fd number, as in :meth:`add`.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.IN)
         ...     ep.modify(efd, EventSet.OUT, data=99)
@@ -195,32 +204,80 @@ class Epoll(Closeable):
         ...     ep.wait(0, arr), arr[0].data
         (1, 99)
         """
-        try:
-            if data is None:
-                rc = _epy_mod_fd(self._ep, fd, events)
-            else:
-                rc = _epy_ctl(self._ep, _MODIFY, fd, events, data)
-        except (TypeError, OverflowError):
-            rc = self._register_checked(_MODIFY, fd, events, data)
+        self._register(_MODIFY, _epy_mod_fd, fd, events, data)
+
+    def _register(
+        self,
+        op: int,
+        call_with_fd_as_data: Callable[[Any, int, int], int],
+        fd: object,
+        events: object,
+        data: object,
+    ) -> None:
+        """add and modify: C at once for int arguments, else ``_ctl_to``."""
+        if isinstance(fd, int) and isinstance(events, int):
+            try:
+                if data is None:
+                    rc = call_with_fd_as_data(self._f, fd, events)
+                elif isinstance(data, int):
+                    rc = _epy_ctl(self._f, op, fd, events, data)
+                else:
+                    rc = self._register_checked(op, fd, events, data)
+            except OverflowError:
+                rc = self._register_checked(op, fd, events, data)
+        else:
+            rc = self._register_checked(op, fd, events, data)
         if rc < 0:
-            self._ctl_failed(rc)
+            raise self._error(rc)
+
+    def _register_checked(self, op: int, fd: object, events: object, data: object) -> int:
+        mask = _checks.u32(events, "events")
+        return self._ctl_to(op, fd, mask, None if data is None else _checks.u64(data, "data"))
 
     def delete(self, fd: FileDescriptorLike) -> None:
         """Remove ``fd`` from the interest list.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.OUT)
         ...     ep.delete(efd)
         ...     ep.wait(0, EventArray(4))
         0
         """
-        try:
-            rc = _epy_del(self._ep, fd)
-        except (TypeError, OverflowError):
-            rc = _epy_del(self._ep, _checks.fileno(fd))
+        if isinstance(fd, int):
+            try:
+                rc = _epy_del(self._f, fd)
+            except OverflowError:
+                rc = self._ctl_to(_DELETE, fd, 0, 0)
+        else:
+            rc = self._ctl_to(_DELETE, fd, 0, 0)
         if rc < 0:
-            self._ctl_failed(rc)
+            raise self._error(rc)
+
+    def _ctl_to(self, op: int, target: object, events: int, data: int | None) -> int:
+        """The one checked ``epoll_ctl``: every slow path ends here.
+
+        ``target`` is an fd number, an object with ``fileno()``, or one of
+        epoll_py's own objects, whose fd guard is then held for the call (its
+        number cannot be closed and reused meanwhile).  ``data`` None: the fd.
+        """
+        if isinstance(target, FdObject):
+            if data is None:
+                data = target.fileno()
+            rc: int = lib.epy_ctl_target(self._f, op, target._f, events, data)
+            if rc == _ECLOSED and not self.closed:
+                raise target._error(rc)
+            return rc
+        number = _checks.fileno(target)
+        # A negative fd cannot be its own data; the kernel refuses it (EBADF).
+        return _epy_ctl(
+            self._f, op, number, events, number & _checks.U64_MAX if data is None else data
+        )
+
+    def _ctl_failed(self, rc: int, operation: object) -> None:
+        if rc == _EBADOP:
+            _control_operation(operation)  # raises the ValueError
+        raise self._error(rc)
 
     def rearm(self, fd: FileDescriptorLike, events: int, data: int | None = None) -> None:
         """Re-enable a ONE_SHOT registration after its event fired.
@@ -228,7 +285,7 @@ class Epoll(Closeable):
         A MODIFY with ``events | ONE_SHOT``: epoll disables a one-shot file
         once it reports it, until this re-arms it.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd(initval=1) as efd:
         ...     ep.add(efd, EventSet.IN | EventSet.ONE_SHOT)
         ...     arr = EventArray(4)
@@ -248,7 +305,7 @@ class Epoll(Closeable):
         not attempted.  Bad values are refused before any is applied.  ``fd``
         must be an ``int`` here; DELETE ignores ``events`` and ``data``.
 
-        >>> from epoll_py import EventFd, ControlOperation as Op
+        >>> from epoll_py import ControlOperation as Op, Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
         ...     ep.ctl_many([
         ...         (Op.ADD, a.fileno(), EventSet.OUT, 1),
@@ -259,37 +316,18 @@ class Epoll(Closeable):
         ...     [data for data, _ in ep.wait_ready(0, arr)]
         [2]
         """
-        count, array = batch.pack(entries)
-        if count == 0:
-            if self._ep.epfd < 0:
-                raise _checks.closed("epoll")
-            return
+        count, array = _batch.pack(entries)
         done = ffi.new("int *")
-        # SAFETY: `array` holds exactly `count` entries (batch.pack), and this
+        # SAFETY: `array` holds exactly `count` entries (_batch.pack), and this
         # frame keeps it alive for the call; C writes only *done.
-        rc = lib.epy_ctl_many(self._ep, array, count, done)
+        rc = lib.epy_ctl_many(self._f, array, count, done)
         if rc < 0:
             index = done[0]  # 0 <= index < count: the entry that failed
-            if rc == -lib.EPY_EBADOP:
-                raise batch.bad_operation(count, index, array[index].op)
-            if self._ep.epfd < 0:
-                raise _checks.closed("epoll")
-            raise batch.error(-rc, index, count)
-
-    def _register_checked(self, operation: int, fd: object, events: object, data: object) -> int:
-        """add/modify slow path: cffi refused an argument; say which, precisely."""
-        number = _checks.fileno(fd)
-        mask = _checks.u32(events, "events")
-        # A negative fd cannot be its own data; the kernel refuses it (EBADF).
-        value = (number & _checks.U64_MAX) if data is None else _checks.u64(data, "data")
-        return _epy_ctl(self._ep, operation, number, mask, value)
-
-    def _ctl_failed(self, rc: int, operation: object = None) -> None:
-        if rc == -lib.EPY_EBADOP:
-            _control_operation(operation)  # raises the ValueError
-        if self._ep.epfd < 0:
-            raise _checks.closed("epoll")
-        raise _checks.os_error(-rc)
+            if rc == _EBADOP:
+                raise _batch.bad_operation(count, index, array[index].op)
+            if rc == _ECLOSED:
+                raise self._error(rc)
+            raise _batch.ctl_many_error(-rc, index, count)
 
     # -- waiting -------------------------------------------------------------
 
@@ -300,14 +338,15 @@ class Epoll(Closeable):
         returns at once.  At most ``len(events)`` events are returned; they
         are in ``events[0:n]``.  The GIL is released while waiting.  A signal
         whose handler returns does not shorten the wait; one whose handler
-        raises (Ctrl-C) ends it with that exception.
+        raises (Ctrl-C) ends it with that exception.  :meth:`close` from
+        another thread ends it too: it returns what was ready, maybe 0.
 
         With ``sigmask`` (signal numbers), the wait is ``epoll_pwait``: the
         thread's signal mask is *replaced* by exactly these signals for the
         duration of the wait, atomically; a signal they block stays pending
         and is delivered when the wait returns.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.IN, data=5)
         ...     arr = EventArray(8)
@@ -319,7 +358,11 @@ class Epoll(Closeable):
         """
         if sigmask is None:
             try:
-                bound = events._owner is self._ep and timeout is events._timeout
+                bound = (
+                    events._bound is self._f
+                    and type(timeout) is int
+                    and timeout == events._timeout
+                )
             except AttributeError:
                 bound = False
             if bound:
@@ -349,19 +392,20 @@ class Epoll(Closeable):
         """:meth:`wait` with a timeout in nanoseconds (``epoll_pwait2``).
 
         ``timeout_ns``: -1 blocks, 0 polls, otherwise nanoseconds.  Where the
-        kernel or C library lacks ``epoll_pwait2`` (Linux < 5.11), it falls
-        back, once and for all, to ``epoll_pwait`` with the timeout rounded up
-        to the millisecond; :func:`ns_wait_syscall` says which is in use.
+        kernel lacks ``epoll_pwait2`` (Linux < 5.11), it falls back, once and
+        for all, to ``epoll_pwait`` with the timeout rounded up to the
+        millisecond; :func:`ns_wait_syscall` says which is in use.
         ``sigmask`` is as for :meth:`wait`.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.IN)
         ...     ep.wait_ns(250_000, EventArray(4))    # 250 microseconds
         0
         """
         nanoseconds = _checks.timeout_ns(timeout_ns)
-        self._bind_array(events)
+        self._bind(0, events)
+        events._unbind_timeout()  # this wait passes its own
         mask = ffi.NULL if sigmask is None else sigset(sigmask)
         n = _pwait_ns(events, nanoseconds, mask)
         if n < 0:
@@ -377,7 +421,7 @@ class Epoll(Closeable):
         the two ints.  The iterator reads ``events``' slots, so finish it
         before the next wait into the same array.
 
-        >>> from epoll_py import EventFd
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
         >>> with Epoll() as ep, EventFd() as efd:
         ...     ep.add(efd, EventSet.IN | EventSet.OUT, data=5)
         ...     efd.write(1)
@@ -386,7 +430,9 @@ class Epoll(Closeable):
         5 True True
         """
         try:
-            if events._owner is not self._ep or timeout is not events._timeout:
+            if not (
+                events._bound is self._f and type(timeout) is int and timeout == events._timeout
+            ):
                 self._bind(timeout, events)
         except AttributeError:
             self._bind(timeout, events)  # not an EventArray: raises TypeError
@@ -410,15 +456,7 @@ class Epoll(Closeable):
         """Check wait's arguments and point the array at this epoll."""
         if not isinstance(events, EventArray):
             raise TypeError(f"events must be an EventArray, not {type(events).__name__}")
-        milliseconds = _checks.timeout_ms(timeout)
-        if self._ep.epfd < 0:
-            raise _checks.closed("epoll")
-        events._bind(self._ep, timeout, milliseconds)
-
-    def _bind_array(self, events: object) -> None:
-        """Point the array at this epoll, for waits that pass their own timeout."""
-        self._bind(0, events)
-        events._unbind_timeout()  # type: ignore[attr-defined]
+        events._bind(self._f, _checks.timeout_ms(timeout))
 
     def _wait_failed(
         self,
@@ -439,10 +477,10 @@ class Epoll(Closeable):
         deadline = state.started_ns + timeout_ns
         # A retry rewrites state.timeout: the next wait must rebind.
         events._unbind_timeout()
-        while rc == -errno.EINTR:
+        while rc == _EINTR:
             # Python signal handlers have run by now: the interpreter runs
-            # them as soon as the call returns, and one that raised has ended
-            # this wait with its exception already.
+            # them on entering this function and at the loop's backward
+            # jump, and one that raised has ended this wait already.
             remaining = -1
             if timeout_ns > 0:
                 remaining = deadline - time.monotonic_ns()
@@ -453,9 +491,7 @@ class Epoll(Closeable):
             rc = retry(events, remaining)
         if rc >= 0:
             return rc
-        if self._ep.epfd < 0:
-            raise _checks.closed("epoll")
-        raise _checks.os_error(-rc)
+        raise self._error(rc)
 
     # -- waking, busy polling ----------------------------------------------
 
@@ -465,24 +501,21 @@ class Epoll(Closeable):
         ``waker.wake()`` (from any thread or signal handler) makes a blocked
         wait return.  Its events are hidden from waits (a woken wait with
         nothing else ready returns 0) unless ``report`` is true, in which case
-        they show up with data :attr:`Waker.DATA`.  ``close()`` wakes waits.
+        they show up with data :attr:`Waker.DATA`.
 
+        >>> from epoll_py import Epoll
         >>> with Epoll() as ep:
         ...     ep.waker() is ep.waker()
         True
         """
-        if self._ep.epfd < 0:
-            raise _checks.closed("epoll")
+        if self.closed:
+            raise self._error(_ECLOSED)
         waker = self._waker
         if waker is None or waker.closed:
-            waker = self._waker = Waker(self, report)
+            waker = self._waker = Waker(self._f, report)
         else:
-            self._ep.hide_waker = 0 if report else 1
+            waker._show(report)
         return waker
-
-    def _detach_waker(self, waker: Waker) -> None:
-        if self._waker is waker:
-            self._waker = None
 
     def set_busy_poll(self, usecs: int, budget: int, prefer: bool = False) -> None:
         """Set the busy-poll parameters (``EPIOCSPARAMS``; Linux 6.9+).
@@ -493,72 +526,45 @@ class Epoll(Closeable):
         polling to interrupts.  Older kernels: ``OSError`` (ENOTTY) naming
         the version needed.
 
+        >>> from epoll_py import Epoll
         >>> with Epoll() as ep:
         ...     ep.set_busy_poll(64, 8, prefer=False)
         ...     ep.get_busy_poll()
         BusyPoll(usecs=64, budget=8, prefer=False)
         """
-        params = busypoll.to_c(usecs, budget, prefer)
-        rc = lib.epy_set_busy_poll(self._ep, params)
-        if rc < 0:
-            if self._ep.epfd < 0:
-                raise _checks.closed("epoll")
-            raise busypoll.error(-rc, "EPIOCSPARAMS")
+        params = _busypoll.to_c(usecs, budget, prefer)
+        self._busy_poll(lib.epy_set_busy_poll, params, "EPIOCSPARAMS")
 
     def get_busy_poll(self) -> BusyPoll:
         """The busy-poll parameters (``EPIOCGPARAMS``; Linux 6.9+).
 
+        >>> from epoll_py import Epoll
         >>> with Epoll() as ep:
         ...     ep.get_busy_poll()
         BusyPoll(usecs=0, budget=0, prefer=False)
         """
         # SAFETY: an 8-byte struct owned here; the kernel writes exactly it.
         params = ffi.new("struct epy_busy_poll *")
-        rc = lib.epy_get_busy_poll(self._ep, params)
+        self._busy_poll(lib.epy_get_busy_poll, params, "EPIOCGPARAMS")
+        return _busypoll.from_c(params)
+
+    def _busy_poll(self, ioctl: Callable[[Any, Any], int], params: Any, name: str) -> None:
+        rc = ioctl(self._f, params)
         if rc < 0:
-            if self._ep.epfd < 0:
-                raise _checks.closed("epoll")
-            raise busypoll.error(-rc, "EPIOCGPARAMS")
-        return busypoll.from_c(params)
+            raise self._error(rc) if rc == _ECLOSED else _busypoll.busy_poll_error(-rc, name)
 
     # -- the object ------------------------------------------------------
 
-    def fileno(self) -> int:
-        """The epoll file descriptor (the seed's ``as_raw_fd()``).
-
-        >>> with Epoll() as ep:
-        ...     ep.fileno() >= 0
-        True
-        """
-        fd: int = self._ep.epfd
-        if fd < 0:
-            raise _checks.closed("epoll")
-        return fd
-
-    @property
-    def closed(self) -> bool:
-        """True once :meth:`close` has run.
-
-        >>> ep = Epoll()
-        >>> ep.closed
-        False
-        >>> ep.close()
-        >>> ep.closed
-        True
-        """
-        return bool(self._ep.epfd < 0)
-
     def close(self) -> None:
-        """Close the epoll fd.  Closing again does nothing.
+        """Close the epoll fd (and its waker's).  Closing again does nothing.
 
         After ``close()`` every other method raises ``ValueError``.  A wait
-        already blocked in another thread is not woken by the kernel; it ends
-        at its timeout or next event, unless a :meth:`waker` is attached, in
-        which case ``close()`` wakes it (it returns 0; its next wait raises
-        ``ValueError``).  The waker's own eventfd then stays open until the
-        waker is closed or this object is garbage collected: closing it at
-        once would take the pending wake-up back from the woken thread.
+        blocked in another thread returns (with what was ready, maybe 0),
+        and the fd is closed as the last call using it returns: never while
+        one might still use the number, which the kernel could otherwise give
+        to another file.  It never raises.
 
+        >>> from epoll_py import Epoll
         >>> ep = Epoll()
         >>> ep.close()
         >>> ep.close()
@@ -567,31 +573,13 @@ class Epoll(Closeable):
         ...
         ValueError: I/O operation on closed epoll object
         """
-        ep = getattr(self, "_ep", None)
-        if ep is None or ep.epfd < 0:
+        f = getattr(self, "_f", None)  # None: __init__ failed before owning one
+        if f is None:
             return
-        fd = ep.epfd
-        waker = self._waker
-        if waker is not None and not waker.closed:
-            # Wake every waiter, and any wait still on its way in: the waker
-            # becomes level-triggered and readable for good, so the kernel
-            # keeps it on the ready list and each woken waiter wakes the next.
-            waker._hold_awake()
-        # First make every C helper see -1, then let the number go.
-        ep.epfd = -1
-        os.close(fd)
-
-    def __repr__(self) -> str:
-        """Shows the fd, or that it is closed.
-
-        >>> ep = Epoll()
-        >>> repr(ep) == f"<Epoll fd={ep.fileno()}>"
-        True
-        >>> ep.close(); ep
-        <Epoll closed>
-        """
-        fd = self._ep.epfd
-        return "<Epoll closed>" if fd < 0 else f"<Epoll fd={fd}>"
+        lib.epy_epoll_close(f)
+        waker = getattr(self, "_waker", None)
+        if waker is not None:
+            waker._close_with_epoll()
 
 
 def _ms(nanoseconds: int) -> int:
@@ -615,22 +603,20 @@ def _retry_pwait(events: EventArray, remaining_ns: int, mask: Any) -> int:
     return _epy_pwait(state, mask)
 
 
-class _Pwait2:
-    """Whether epoll_pwait2 works here: None until the first wait_ns finds out
-    (False at once if the C library lacked it at build time)."""
-
-    available: bool | None = None if lib.EPY_HAVE_EPOLL_PWAIT2 else False
+#: Whether epoll_pwait2 works here: None until the first wait_ns finds out.
+_pwait2_works: bool | None = None
 
 
 def _pwait_ns(events: EventArray, nanoseconds: int, mask: Any) -> int:
     """One nanosecond wait: epoll_pwait2, or epoll_pwait if it is missing."""
+    global _pwait2_works  # noqa: PLW0603 - one flag, found out once per process
     state = events._state
-    if _Pwait2.available is not False:
+    if _pwait2_works is not False:
         n: int = lib.epy_pwait2(state, mask, nanoseconds)
-        if n != -errno.ENOSYS:
-            _Pwait2.available = True
+        if n != _ENOSYS:
+            _pwait2_works = True
             return n
-        _Pwait2.available = False
+        _pwait2_works = False
     state.timeout = _ms(nanoseconds)
     return _epy_pwait(state, mask)
 
@@ -639,13 +625,14 @@ def ns_wait_syscall() -> str:
     """The syscall behind :meth:`Epoll.wait_ns`: ``"epoll_pwait2"`` (nanosecond
     timeouts, Linux 5.11+) or ``"epoll_pwait"`` (rounded up to the millisecond).
 
+    >>> from epoll_py import ns_wait_syscall
     >>> ns_wait_syscall() in ("epoll_pwait2", "epoll_pwait")
     True
     """
-    if _Pwait2.available is None:
+    if _pwait2_works is None:
         with Epoll() as probe:
             probe.wait_ns(0, EventArray(1))
-    return "epoll_pwait2" if _Pwait2.available else "epoll_pwait"
+    return "epoll_pwait2" if _pwait2_works else "epoll_pwait"
 
 
 def _control_operation(value: object) -> ControlOperation:

@@ -24,8 +24,19 @@ best and memoryviews are slow, so there ``data``/``events`` are thin
 read-only wrappers of the cdata arrays (which the JIT inlines) and ``ready``
 is a generator indexing them.
 
-Capacity is fixed at creation.  The kernel is always given the capacity as
-``maxevents``, so it can never write past the buffer.
+Capacity is fixed at creation.  The kernel is given at most the capacity as
+``maxevents`` (``state.maxevents``, which only ``compat.epoll`` lowers), so
+it can never write past the buffer.
+
+What ``Epoll`` may touch
+------------------------
+``Epoll`` (and only it) reads ``_state`` (the C ``struct epy_wait_state``
+it hands to ``epy_wait``), ``_bound`` and ``_timeout`` (which epoll struct
+and which timeout, in milliseconds, the state holds: ``_bind`` sets them,
+``_unbind_timeout`` forgets the timeout after a wait rewrote it), and
+``_pair_views``/``_views`` (the iterators' sources, by count), and calls
+``_iterate``.  Nothing else reaches inside; ``compat.epoll`` sets
+``_state.maxevents``.
 """
 
 from __future__ import annotations
@@ -71,12 +82,12 @@ class EventArray(Sequence[EpollEvent]):
     """
 
     __slots__ = (
+        "_bound",
         "_buffer",
-        "_data",
+        "_data_c",
         "_data_view",
         "_events_view",
-        "_mask",
-        "_owner",
+        "_mask_c",
         "_pair_views",
         "_pairs",
         "_state",
@@ -96,8 +107,8 @@ class EventArray(Sequence[EpollEvent]):
         # for as long as the state can be reached, which is only through
         # self.  Every buffer has `size` slots and state.capacity == size.
         self._buffer = ffi.new("struct epoll_event[]", size)
-        self._data = ffi.new("uint64_t[]", size)
-        self._mask = ffi.new("uint32_t[]", size)
+        self._data_c = ffi.new("uint64_t[]", size)
+        self._mask_c = ffi.new("uint32_t[]", size)
         self._pairs = ffi.new("struct epy_pair[]", size)
         self._state = ffi.new(
             "struct epy_wait_state *",
@@ -105,26 +116,27 @@ class EventArray(Sequence[EpollEvent]):
                 "ep": ffi.NULL,
                 "timeout": 0,
                 "capacity": size,
+                "maxevents": size,
                 "pairs_below": UNPACK_BELOW,
                 "events": self._buffer,
-                "data": self._data,
-                "mask": self._mask,
+                "data": self._data_c,
+                "mask": self._mask_c,
                 "pairs": self._pairs,
             },
         )
-        # Which epoll struct and timeout object the state is bound to;
-        # Epoll.wait skips rebinding when both are identical.  Keeping the
-        # bound struct here also keeps it alive while state.ep points to it.
-        self._owner: Any = None
-        self._timeout: object = None
+        # The epoll struct and timeout (ms) the state is bound to; Epoll.wait
+        # skips rebinding when both are the same.  Keeping the bound struct
+        # here also keeps it alive while state.ep points to it.
+        self._bound: Any = None
+        self._timeout: int | None = None
         self._data_view: Sequence[int]
         self._events_view: Sequence[int]
         if _PYPY:
-            self._data_view = _CdataView(self._data)
-            self._events_view = _CdataView(self._mask)
+            self._data_view = _CdataView(self._data_c)
+            self._events_view = _CdataView(self._mask_c)
         else:
-            self._data_view = memoryview(ffi.buffer(self._data)).cast("Q").toreadonly()
-            self._events_view = memoryview(ffi.buffer(self._mask)).cast("I").toreadonly()
+            self._data_view = memoryview(ffi.buffer(self._data_c)).cast("Q").toreadonly()
+            self._events_view = memoryview(ffi.buffer(self._mask_c)).cast("I").toreadonly()
         # SAFETY: buffers over the first n packed pairs, n < UNPACK_BELOW and
         # n <= capacity; each keeps the cdata array it shows alive.  (cffi
         # buffers hand out their memory more cheaply than memoryview slices.)
@@ -165,13 +177,12 @@ class EventArray(Sequence[EpollEvent]):
         """
         return self._events_view
 
-    def _bind(self, ep: Any, timeout: object, milliseconds: int) -> None:
+    def _bind(self, epoll_f: Any, milliseconds: int) -> None:
         """Point the C state at an epoll struct and a timeout (Epoll.wait's slow path)."""
-        self._state.ep = ep
+        self._state.ep = epoll_f
         self._state.timeout = milliseconds
-        self._owner = ep
-        # Only a plain int is safe to recognise by identity later.
-        self._timeout = timeout if type(timeout) is int else None
+        self._bound = epoll_f
+        self._timeout = milliseconds
 
     def _unbind_timeout(self) -> None:
         """Forget the cached timeout (after a retry changed state.timeout)."""
@@ -253,7 +264,7 @@ class EventArray(Sequence[EpollEvent]):
         if count < UNPACK_BELOW:
             return _iter_pairs(self._pair_views[count])
         if _PYPY:
-            return _cdata_pairs(self._data, self._mask, count)
+            return _cdata_pairs(self._data_c, self._mask_c, count)
         return zip(*self._views_of(count))
 
     def _views_of(self, count: int) -> tuple[Sequence[int], Sequence[int]]:

@@ -10,14 +10,11 @@ a float rounded up to the nanosecond so a timer never fires early) or, in the
 from __future__ import annotations
 
 import math
-import os
-import select
-import sys
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from . import _checks
 from ._epoll import ffi, lib
-from ._fdobject import FdObject
+from ._fdobject import FdObject, new_fd, retry_eintr
 
 __all__ = [
     "CLOCK_BOOTTIME",
@@ -71,18 +68,25 @@ class TimerState(NamedTuple):
         return self.interval_ns / _NS
 
 
-def _seconds_to_ns(value: object, name: str) -> int:
-    """Seconds (int or float) as nanoseconds; floats rounded up."""
+def _seconds_to_ns(value: object, name: str, low: int) -> int:
+    """Seconds (int or float) as nanoseconds, at least ``low``; floats are
+    rounded up, so that a timer never fires early."""
     if isinstance(value, float):
         if math.isnan(value):
-            raise ValueError(f"{name} must be a number, got nan")
-        scaled = value * _NS
-        if not -_MAX_NS <= scaled <= _MAX_NS:
-            raise OverflowError(f"{name} is too large: {value}")
-        return math.ceil(scaled)
-    if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a number of seconds, got nan")
+        if not -_MAX_NS <= value * _NS <= _MAX_NS:
+            raise OverflowError(f"{name} is too large: {value} seconds")
+        ns = math.ceil(value * _NS)
+    elif isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be seconds as an int or float, not {type(value).__name__}")
-    return _checks.in_range(value * _NS, f"{name} in nanoseconds", -_MAX_NS, _MAX_NS)
+    else:
+        ns = value * _NS
+    if value < 0 or ns < low:
+        what = "positive" if low else "at least 0"
+        raise ValueError(f"{name} must be {what} seconds, got {value}")
+    if ns > _MAX_NS:
+        raise OverflowError(f"{name} is too large: {value} seconds")
+    return ns
 
 
 class TimerFd(FdObject):
@@ -101,30 +105,28 @@ class TimerFd(FdObject):
     _kind = "timerfd"
 
     def __init__(self, clock: int = CLOCK_MONOTONIC, flags: int = 0) -> None:
-        self._fd = -1
         number = _checks.to_int(clock, "clock")
         if number not in _CLOCKS:
             raise ValueError(f"clock must be one of the CLOCK_* constants, got {number}")
         checked = _checks.flags(flags, "flags", TFD_CLOEXEC | TFD_NONBLOCK)
-        fd = lib.epy_timerfd_create(number, checked)
-        if fd < 0:
-            raise _checks.os_error(-fd)
-        self._fd = fd
+        self._f = new_fd(lib.epy_timerfd_create, number, checked)
 
     def reset(self, initial: float, interval: float | None = None) -> None:
         """Arm the timer: expire after ``initial`` seconds, then every
         ``interval`` seconds (``None``: once).  Replaces any previous setting.
 
-        ``initial`` must be positive; :meth:`clear` disarms.
+        ``initial`` must be positive and ``interval`` at least 0;
+        :meth:`clear` disarms.
 
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.reset(10, interval=0.5)
         ...     timer.get_state().interval
         0.5
         """
-        self.reset_ns(
-            _seconds_to_ns(initial, "initial"),
-            0 if interval is None else _seconds_to_ns(interval, "interval"),
+        self._settime(
+            _seconds_to_ns(initial, "initial", 1),
+            0 if interval is None else _seconds_to_ns(interval, "interval", 0),
         )
 
     def reset_ns(self, initial_ns: int, interval_ns: int = 0) -> None:
@@ -135,13 +137,21 @@ class TimerFd(FdObject):
         ...     timer.wait()
         1
         """
-        first = _checks.in_range(initial_ns, "initial_ns", 0, _MAX_NS)
-        period = _checks.in_range(interval_ns, "interval_ns", 0, _MAX_NS)
-        if first == 0:
-            raise ValueError("initial must be positive; use clear() to disarm")
-        rc = lib.epy_timerfd_settime(self.fileno(), 0, first, period)
+        first = _checks.to_int(initial_ns, "initial_ns")
+        period = _checks.to_int(interval_ns, "interval_ns")
+        if first <= 0:
+            raise ValueError(f"initial_ns must be positive (clear() disarms), got {first}")
+        if period < 0:
+            raise ValueError(f"interval_ns must be at least 0, got {period}")
+        self._settime(
+            _checks.in_range(first, "initial_ns", 1, _MAX_NS),
+            _checks.in_range(period, "interval_ns", 0, _MAX_NS),
+        )
+
+    def _settime(self, initial_ns: int, interval_ns: int) -> None:
+        rc = lib.epy_timerfd_settime(self._f, initial_ns, interval_ns)
         if rc < 0:
-            raise _checks.os_error(-rc)
+            raise self._error(rc)
 
     def clear(self) -> None:
         """Disarm the timer.
@@ -152,9 +162,7 @@ class TimerFd(FdObject):
         ...     timer.is_armed()
         False
         """
-        rc = lib.epy_timerfd_settime(self.fileno(), 0, 0, 0)
-        if rc < 0:
-            raise _checks.os_error(-rc)
+        self._settime(0, 0)
 
     def get_state(self) -> TimerState:
         """Time to the next expiry and the period (``timerfd_gettime``).
@@ -165,9 +173,9 @@ class TimerFd(FdObject):
         """
         # SAFETY: two int64_t owned here; the shim writes exactly those.
         out = ffi.new("int64_t[2]")
-        rc = lib.epy_timerfd_gettime(self.fileno(), out)
+        rc = lib.epy_timerfd_gettime(self._f, out)
         if rc < 0:
-            raise _checks.os_error(-rc)
+            raise self._error(rc)
         return TimerState(int(out[0]), int(out[1]))
 
     def is_armed(self) -> bool:
@@ -183,32 +191,36 @@ class TimerFd(FdObject):
         """The number of expiries since the last read (resetting it).
 
         Blocks until the first expiry, or with :data:`TFD_NONBLOCK` raises
-        ``BlockingIOError``.
+        ``BlockingIOError``.  As for an ``EventFd``, ``close()`` from another
+        thread does not wake a blocked read.
 
+        >>> from epoll_py import TimerFd, TFD_NONBLOCK
         >>> with TimerFd(flags=TFD_NONBLOCK) as timer:
         ...     timer.read()
         Traceback (most recent call last):
         ...
         BlockingIOError: [Errno 11] Resource temporarily unavailable
         """
-        return int.from_bytes(os.read(self.fileno(), 8), sys.byteorder)
+        return self._read(lib.epy_fd_read8)
 
     def wait(self) -> int:
         """Block until the timer has expired, then :meth:`read` (the seed's
         ``wait``); blocks even with :data:`TFD_NONBLOCK`.
 
         >>> import time
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.reset(0.001, interval=0.001)
         ...     time.sleep(0.01)
         ...     timer.wait() >= 5
         True
         """
-        fd = self.fileno()
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        while True:
-            try:
-                return int.from_bytes(os.read(fd, 8), sys.byteorder)
-            except BlockingIOError:
-                poller.poll()
+        return self._read(lib.epy_fd_read8_wait)
+
+    def _read(self, read: Callable[[Any, Any], int]) -> int:
+        # SAFETY: one uint64_t owned here; C writes exactly it.
+        value = ffi.new("uint64_t *")
+        rc = retry_eintr(read, self._f, value)
+        if rc < 0:
+            raise self._error(rc)
+        return int(value[0])

@@ -4,38 +4,38 @@ Design note
 -----------
 A waker is an eventfd registered on the epoll **edge-triggered**: every
 ``wake()`` (one ``write``) is a new edge, so the eventfd never needs to be
-drained, and the wait path never reads it.  When the epoll is closed it turns
-level-triggered and readable for good: one edge wakes one waiter, but a
-ready level-triggered file keeps every waiter (and every wait already on its
-way into the kernel) returning until the epoll is gone.  The C shim recognises the
+drained, and the wait path never reads it.  The C shim recognises the
 waker's events by their data value (:attr:`Waker.DATA`) and drops them, so a
-woken wait simply returns, with 0 events if nothing else was ready.  Because
-no C code ever touches the waker's fd, closing the waker or the epoll from
-another thread cannot make a wait read from a reused fd number.
+woken wait simply returns, with 0 events if nothing else was ready.
 
-``wake()`` is one ``write(2)``: safe from any thread, and from a Python
-signal handler.
+The waker is not how ``Epoll.close()`` wakes blocked waits (the fd guard
+does that, with or without a waker; see ``_fdobject``).  It holds the epoll's
+C struct, not the ``Epoll`` object, so an ``Epoll`` and its waker form no
+reference cycle: dropping the ``Epoll`` closes both fds at once.
+
+``wake()`` is one ``write(2)`` under the fd guard: safe from any thread, and
+from a Python signal handler.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import TYPE_CHECKING, Any
+import errno
+from typing import Any
 
 from . import _checks
-from .event import EventSet
-from .eventfd import EFD_NONBLOCK, EventFd
-
-if TYPE_CHECKING:
-    from .epoll import Epoll
+from ._epoll import lib
+from ._fdobject import FdObject, new_fd, retry_eintr
+from .event import ControlOperation, EventSet
+from .eventfd import EFD_NONBLOCK
 
 __all__ = ["Waker"]
 
-_ONE = (1).to_bytes(8, sys.byteorder)
+_EAGAIN = -errno.EAGAIN
+_ECLOSED = -lib.EPY_ECLOSED
+_WATCH = int(EventSet.IN | EventSet.EDGE_TRIGGERED)
 
 
-class Waker:
+class Waker(FdObject):
     """Wakes the waits of one :class:`Epoll`; get it from :meth:`Epoll.waker`.
 
     >>> import threading
@@ -51,19 +51,24 @@ class Waker:
     #: hidden, events of any registration with this data are dropped too.
     DATA = 0xFFFF_FFFF_FFFF_FFFF
 
-    __slots__ = ("_epoll", "_eventfd")
+    __slots__ = ("_epoll_f",)
+    _kind = "waker"
 
-    def __init__(self, epoll: Epoll, report: bool = False) -> None:
-        self._eventfd = EventFd(EFD_NONBLOCK)
-        self._epoll: Epoll | None = epoll
-        try:
-            epoll.add(self._eventfd, EventSet.IN | EventSet.EDGE_TRIGGERED, data=self.DATA)
-        except BaseException:
-            self._eventfd.close()
-            raise
-        # SAFETY: plain int fields of the epoll's own struct, read by C waits.
-        epoll._ep.waker_data = self.DATA
-        epoll._ep.hide_waker = 0 if report else 1
+    def __init__(self, epoll_f: Any, report: bool = False) -> None:
+        """Internal: :meth:`Epoll.waker` makes wakers."""
+        self._f = new_fd(lib.epy_eventfd, 0, EFD_NONBLOCK)
+        self._epoll_f = epoll_f
+        rc = lib.epy_ctl_target(epoll_f, ControlOperation.ADD, self._f, _WATCH, self.DATA)
+        if rc < 0:
+            lib.epy_fd_close(self._f)
+            raise _epoll_error(rc)
+        self._show(report)
+
+    def _show(self, report: bool) -> None:
+        """Whether waits report the waker's events (with data DATA) or drop them."""
+        # SAFETY: plain int fields of the epoll's struct, read by C waits.
+        self._epoll_f.waker_data = self.DATA
+        self._epoll_f.hide_waker = 0 if report else 1
 
     def wake(self) -> None:
         """Make a wait in progress (or the next one) return.
@@ -78,29 +83,9 @@ class Waker:
         ...     ep.wait(-1, EventArray(4)), ep.wait(0, EventArray(4))
         (0, 0)
         """
-        if self.closed:
-            raise _checks.closed("waker")
-        try:  # noqa: SIM105 - no context manager object per wake
-            os.write(self._eventfd.fileno(), _ONE)
-        except BlockingIOError:
-            pass  # the counter is full: a wake is pending anyway
-
-    def _hold_awake(self) -> None:
-        """For Epoll.close(): make the waker level-triggered and readable, so
-        that every wait on the closing epoll returns, now and until it is gone."""
-        assert self._epoll is not None
-        self._epoll.modify(self._eventfd, EventSet.IN, data=self.DATA)
-        self.wake()
-
-    def fileno(self) -> int:
-        """The eventfd's file descriptor.
-
-        >>> from epoll_py import Epoll
-        >>> with Epoll() as ep:
-        ...     ep.waker().fileno() >= 0
-        True
-        """
-        return self._eventfd.fileno()
+        rc = retry_eintr(lib.epy_fd_write8, self._f, 1)
+        if rc < 0 and rc != _EAGAIN:  # EAGAIN: the counter is full, a wake is pending
+            raise self._error(rc)
 
     @property
     def closed(self) -> bool:
@@ -113,10 +98,13 @@ class Waker:
         >>> waker.closed
         True
         """
-        return self._eventfd.closed or self._epoll is None or self._epoll.closed
+        return bool(lib.epy_fd_closed(self._f) or lib.epy_fd_closed(self._epoll_f))
 
     def close(self) -> None:
         """Unregister and close the eventfd; waits stop hiding its data.
+
+        In a process that inherited it through ``fork``, only its own copy of
+        the fd is closed: the registration belongs to the parent as well.
 
         >>> from epoll_py import Epoll
         >>> with Epoll() as ep:
@@ -125,26 +113,22 @@ class Waker:
         ...     ep.waker() is waker
         False
         """
-        epoll, self._epoll = self._epoll, None
-        if epoll is not None:
-            epoll._detach_waker(self)
-            if not epoll.closed:
-                epoll._ep.hide_waker = 0
-                epoll.delete(self._eventfd)
-        self._eventfd.close()
+        f = getattr(self, "_f", None)
+        if f is None or lib.epy_fd_closed(f):
+            return
+        epoll_f = self._epoll_f
+        if not lib.epy_fd_inherited(f) and not lib.epy_fd_closed(epoll_f):
+            epoll_f.hide_waker = 0
+            # Fails only if the registration is gone already (deleted by
+            # hand, or the epoll closed meanwhile): nothing left to undo.
+            lib.epy_ctl_target(epoll_f, ControlOperation.DELETE, f, 0, 0)
+        lib.epy_fd_close(f)
 
-    def __repr__(self) -> str:
-        """Shows the eventfd.
+    def _close_with_epoll(self) -> None:
+        """For ``Epoll.close()``: the registration goes with the epoll."""
+        lib.epy_fd_close(self._f)
 
-        >>> from epoll_py import Epoll
-        >>> with Epoll() as ep:
-        ...     repr(ep.waker()).startswith("<Waker fd=")
-        True
-        """
-        if self._eventfd.closed:
-            return "<Waker closed>"
-        return f"<Waker fd={self._eventfd.fileno()}>"
 
-    def __reduce__(self) -> Any:
-        """A waker cannot be pickled."""
-        _checks.not_picklable(self)
+def _epoll_error(rc: int) -> Exception:
+    """An error of the waker's epoll (registering the waker failed)."""
+    return _checks.closed_error("epoll") if rc == _ECLOSED else _checks.os_error(-rc)

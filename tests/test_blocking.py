@@ -13,7 +13,7 @@ import pytest
 from conftest import in_epoll_wait, wait_in_thread, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet
-from epoll_py._epoll import lib
+from epoll_py._epoll import ffi, lib
 
 T = TypeVar("T")
 
@@ -142,7 +142,7 @@ def test_a_handler_that_clobbers_errno_does_not_confuse_the_retry(ep: Epoll, efd
         calls.append(signum)
         with contextlib.suppress(ValueError):
             other.wait(0, EventArray(1))
-        lib.epy_eventfd(0, -1)  # fails with EINVAL inside the handler
+        lib.epy_eventfd(ffi.new("struct epy_fd *"), 0, -1)  # EINVAL inside the handler
 
     ep.add(efd, EventSet.IN)
     previous = signal.signal(signal.SIGALRM, handler)

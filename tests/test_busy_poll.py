@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from epoll_py import BusyPoll, Epoll, busypoll
+from epoll_py import BusyPoll, Epoll
+from epoll_py._busypoll import busy_poll_error
 from epoll_py._epoll import ffi, lib
 
 
@@ -37,7 +38,7 @@ def test_round_trip() -> None:
 def test_the_kernel_refuses_nonzero_padding() -> None:
     with Epoll() as ep:
         params = ffi.new("struct epy_busy_poll *", {"busy_poll_usecs": 10, "pad": 1})
-        assert lib.epy_set_busy_poll(ep._ep, params) == -errno.EINVAL
+        assert lib.epy_set_busy_poll(ep._f, params) == -errno.EINVAL
         assert ep.get_busy_poll() == BusyPoll(0, 0, False)
 
 
@@ -97,6 +98,6 @@ def test_closed() -> None:
 
 
 def test_old_kernels_get_an_error_naming_the_version_needed() -> None:
-    error = busypoll.error(errno.ENOTTY, "EPIOCSPARAMS")
+    error = busy_poll_error(errno.ENOTTY, "EPIOCSPARAMS")
     assert error.errno == errno.ENOTTY
     assert "Linux 6.9" in str(error) and os.uname().release in str(error)

@@ -77,9 +77,28 @@ def test_public_api_is_exported() -> None:
 
 
 def test_records_python_packs_match_the_c_structs() -> None:
-    from epoll_py import batch, eventarray
+    from epoll_py import _batch, eventarray
 
-    assert ffi.sizeof("struct epy_ctl_entry") == batch.ENTRY.size == 20
+    assert ffi.sizeof("struct epy_ctl_entry") == _batch.ENTRY.size == 20
     assert ffi.sizeof("struct epy_pair") == eventarray.PAIR.size == 12
     assert ffi.offsetof("struct epy_ctl_entry", "data") == 12
     assert ffi.offsetof("struct epy_pair", "events") == 8
+
+
+def test_the_type_stub_declares_exactly_what_the_module_has() -> None:
+    """epoll_py/_epoll.pyi is written by hand: it must name every function
+    and constant of the compiled module, and nothing else."""
+    import ast
+    from pathlib import Path
+
+    stub = Path(epoll_py.__file__).with_name("_epoll.pyi")
+    tree = ast.parse(stub.read_text())
+    lib_class = next(
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "_Lib"
+    )
+    declared = {
+        node.name if isinstance(node, ast.FunctionDef) else node.target.id  # type: ignore[union-attr]
+        for node in lib_class.body
+        if isinstance(node, (ast.FunctionDef, ast.AnnAssign))
+    }
+    assert declared == set(dir(lib))

@@ -18,6 +18,7 @@ from epoll_py import (
     EventFd,
     EventSet,
 )
+from epoll_py._epoll import lib
 
 
 def test_event_ops() -> None:
@@ -43,7 +44,7 @@ def test_epoll() -> None:
     event_buffer_size = 128
 
     epoll = Epoll()
-    assert epoll._ep.epfd == epoll.fileno()
+    assert lib.epy_fd_fileno(epoll._f) == epoll.fileno()  # the seed's epoll_fd
 
     # Let's test different scenarios for `epoll_ctl()` and `epoll_wait()` functionality.
 

@@ -57,7 +57,7 @@ class CtlManyError(OSError):
     def __str__(self) -> str:
         """The errno text, and which entry failed.
 
-        >>> str(error(17, 3, 10))
+        >>> str(ctl_many_error(17, 3, 10))
         '[Errno 17] File exists (entry 3 of 10; entries 0..2 applied)'
         """
         applied = f"entries 0..{self.index - 1} applied" if self.index else "none applied"
@@ -67,7 +67,7 @@ class CtlManyError(OSError):
 _CLASSES: dict[type[OSError], type[CtlManyError]] = {}
 
 
-def error(err: int, index: int, total: int) -> CtlManyError:
+def ctl_many_error(err: int, index: int, total: int) -> CtlManyError:
     """A CtlManyError that is also the OSError subclass Python picks for ``err``."""
     base = type(_checks.os_error(err))
     cls = _CLASSES.get(base)
@@ -128,9 +128,9 @@ def _stored(rows: Sequence[Sequence[int]]) -> Any:
 _fill = _stored if sys.implementation.name == "pypy" else _packed
 
 
-def bad_operation(rows_count: int, index: int, op: object) -> ValueError:
+def bad_operation(count: int, index: int, op: object) -> ValueError:
     """The error for an entry whose operation C refused."""
-    return ValueError(f"entry {index} of {rows_count}: op must be ADD, MODIFY or DELETE, got {op}")
+    return ValueError(f"entry {index} of {count}: op must be ADD, MODIFY or DELETE, got {op}")
 
 
 def _explain(rows: Sequence[object]) -> None:

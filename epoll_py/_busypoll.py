@@ -60,7 +60,7 @@ def from_c(params: Any) -> BusyPoll:
     )
 
 
-def error(err: int, what: str) -> OSError:
+def busy_poll_error(err: int, what: str) -> OSError:
     """The error for a failed ioctl; ENOTTY means the kernel is too old."""
     if err == errno.ENOTTY:
         return OSError(
