@@ -253,8 +253,7 @@ def test_close_from_another_thread_ends_a_wait_blocked_in_the_kernel(with_waker:
     # The number is gone once: a new file gets it, and nothing closes it.
     r, w = os.pipe()
     ep.close()
-    del ep
-    gc.collect()
+    ep.__del__()
     assert is_open(r) and is_open(w)
     os.close(r)
     os.close(w)
