@@ -4,6 +4,8 @@
 #   make bench           the benchmark (BENCH_ARGS="--quick" or "--json out.json")
 #   make install         just the environment, with epoll_py built in place
 #   make lint            ruff and mypy --strict
+#   make docs            the Sphinx site into build/docs/html, warnings as errors,
+#                        and every example in it run
 #   make fuzz            the model-based fuzzer, long (FUZZ_EXAMPLES=2000)
 #   make asan            the suite on an AddressSanitizer + UBSan build
 #   make test-all        the suite on every CPython 3.9-3.13 pyenv has, and PyPy
@@ -20,7 +22,7 @@ BENCH_TOOLS := $(VENV)/.bench-tools
 LINT_TOOLS := $(VENV)/.lint-tools
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test bench lint clean fuzz asan test-all
+.PHONY: install test bench lint docs clean fuzz asan test-all
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +90,25 @@ lint: $(LINT_TOOLS)
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy
+
+# The documentation site (docs/), in its own environment (.venv-docs, with
+# the docs extra), from an editable install like the others: autodoc imports
+# the source tree with its compiled core.  -W makes every warning an error.
+# Then the code the site shows runs: the docstrings' examples (pytest's
+# doctests, with each module's names) and every ```python block of the pages
+# and the README (tests/test_doc_examples.py).  Output: build/docs (ignored).
+DOCS_VENV ?= $(VENV)-docs
+DOCS_BIN := $(DOCS_VENV)/bin
+DOCS_OUT ?= build/docs
+$(DOCS_VENV)/.installed: $(SOURCES)
+	$(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_BIN)/python -m pip install --quiet -e '.[docs,test]'
+	touch $@
+
+docs: $(DOCS_VENV)/.installed
+	$(DOCS_BIN)/python -m sphinx -W --keep-going -q -b html docs $(DOCS_OUT)/html
+	$(DOCS_BIN)/python -m pytest -q tests/test_doc_examples.py epoll_py
+	@echo "the site: $(DOCS_OUT)/html/index.html"
 
 clean:
 	rm -rf .venv .venv-* build dist *.egg-info .hypothesis .mypy_cache .ruff_cache

@@ -18,13 +18,21 @@ nothing.  Also: :class:`EpollSelector` (a ``selectors`` selector),
 
 from __future__ import annotations
 
+import importlib.metadata as _metadata
+
+try:
+    #: The installed version: pyproject.toml holds the one literal, and the
+    #: package metadata carries it here.  "0+unknown" in a tree never installed.
+    __version__: str = _metadata.version("epoll_py")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a bare source tree
+    __version__ = "0+unknown"
+
 try:
     from . import _epoll  # noqa: F401  (the compiled core)
 except ImportError as error:  # pragma: no cover - only without a build
-    raise ImportError(
-        "epoll_py's compiled module epoll_py._epoll is missing: install the "
-        "package (pip install .) or build it in place (pip install -e .)"
-    ) from error
+    from ._importhint import message as _message
+
+    raise ImportError(_message(__path__[0], error)) from error
 
 from ._batch import CtlManyError
 from ._busypoll import BusyPoll
@@ -67,5 +75,3 @@ __all__ = [
     "Waker",
     "ns_wait_syscall",
 ]
-
-__version__ = "0.1.0"
