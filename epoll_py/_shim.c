@@ -533,7 +533,7 @@ static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
     struct epy_fd *ep = s->ep;
     int maxevents = s->maxevents, ms = s->timeout, epfd, n;
     struct timespec ts;
-    int64_t started = 0;
+    int64_t deadline = 0;
     if (ep == NULL)
         return -EBADF;
     epfd = epy_fd_enter(ep);
@@ -541,8 +541,10 @@ static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
         return epfd;
     if (mode != EPY_PWAIT2)
         timeout_ns = ms < 0 ? -1 : ms * EPY_NS_PER_MS;
-    if (timeout_ns > 0)
-        s->started_ns = started = epy_monotonic_ns();
+    if (timeout_ns > 0) {
+        s->started_ns = epy_monotonic_ns();
+        deadline = s->started_ns + timeout_ns;
+    }
     for (;;) {
         if (mode == EPY_WAIT) {
             n = epoll_wait(epfd, s->events, maxevents, ms);
@@ -557,7 +559,7 @@ static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
         if (n != EPY_NOT_FOR_US)
             break;
         if (timeout_ns > 0) {
-            int64_t left = started + timeout_ns - epy_monotonic_ns();
+            int64_t left = deadline - epy_monotonic_ns();
             if (left <= 0) {
                 n = 0;
                 break;
