@@ -22,13 +22,13 @@ HEADER = """\
 Trust the ratios.  'vs stdlib' = the standard library's time / this time (above 1: faster than
 select.epoll, selectors.EpollSelector or the default asyncio loop); 'vs C' = this time / the C
 floor's (1.00: the floor).  Each is paired: the median over the rounds of the ratio of two times
-from the same round, which cancels the machine's drift; '±' = half the interquartile range of
-those per-round ratios.  ns/op (and ns/event) is each implementation's own median, for scale:
+from the same round, which cancels the machine's drift; its '±' = half the interquartile range
+of those per-round ratios.  ns/op (and ns/event) is each implementation's own median, for scale:
 on a noisy machine the quotient of two ns/op can differ from the paired ratio, which is the one
 to trust.  'spread' = the interquartile range of ns/op / its median."""
 
 COLUMNS = ("section", "case", "implementation", "ns/op", "op", "ns/event", "spread")
-RATIOS = ("vs stdlib", "vs C")
+RATIOS = ("vs stdlib", "±", "vs C", "±")
 
 
 def machine() -> dict[str, object]:
@@ -88,15 +88,15 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.unit,
         per_event,
         f"{row.spread * 100:.0f}%",
-        _ratio(row.vs_stdlib),
-        _ratio(row.vs_floor),
+        *_ratio(row.vs_stdlib),
+        *_ratio(row.vs_floor),
     )
 
 
-def _ratio(ratio: Optional[Ratio]) -> str:
+def _ratio(ratio: Optional[Ratio]) -> tuple[str, str]:
     if ratio is None:
-        return ""
-    return f"{ratio.median:.2f}x ±{ratio.spread * 100:.0f}%"
+        return ("", "")
+    return (f"{ratio.median:.2f}x", f"{ratio.spread * 100:.0f}%")
 
 
 def process_seconds() -> float:
@@ -115,7 +115,7 @@ def footer(seconds: float) -> str:
     make_start = os.environ.get("BENCH_MAKE_START")
     if make_start:
         total = time.time() - float(make_start)
-        building = _seconds(total - seconds)
+        building = _seconds(max(0.0, total - seconds))  # /proc counts in 10 ms ticks
         text += f"; {_seconds(total)} since `make bench` started, {building} of it building"
     return text + ")"
 
