@@ -6,10 +6,12 @@ Why the ratios can be trusted on a noisy, shared machine
   round runs each implementation once, back to back, in an order that
   rotates by one every round, so none is always first (cold) or last.
 * A sample is one call of an implementation timing `k` iterations of its own
-  loop, so the clock and the call cost nothing measurable.  `k` is calibrated
-  once per case so that a sample takes about `target_ns`: long enough to
-  average out the clock, short enough that a round (every implementation
-  once) is over before the machine's speed changes much.
+  loop, so the clock and the call cost nothing measurable.  `k` is
+  calibrated once per implementation so that each sample takes about
+  `target_ns`: long enough to average out the clock, short enough that a
+  round (every implementation once) is over before the machine's speed
+  changes much, and no implementation ten times slower than another makes
+  the rounds ten times longer.
 * The ratios are *paired*: in each round, one implementation's time against
   another's from the same round; the figure is the median of those per-round
   ratios.  A slow round (another tenant, frequency scaling) slows both sides
@@ -134,9 +136,9 @@ def calibrate(impl: PhasedImpl, target_ns: float, minimum: int = 5) -> int:
 def measure(case: Case, rounds: int, target_ns: float, progress: Progress) -> list[Row]:
     """Run `case` (see the module's docstring) and return its rows."""
     names = list(case.impls)
-    k = case.iterations or calibrate(case.impls[case.reference or names[0]], target_ns)
+    ks = {name: case.iterations or calibrate(case.impls[name], target_ns) for name in names}
     for name in names:  # warm-up, not recorded: caches, lazy binding, allocators
-        case.impls[name](max(1, k // 10))
+        case.impls[name](max(1, ks[name] // 10))
     rounds = case.rounds or rounds
     samples: dict[str, dict[str, list[float]]] = {
         phase: {name: [] for name in names} for phase in case.phases
@@ -145,8 +147,8 @@ def measure(case: Case, rounds: int, target_ns: float, progress: Progress) -> li
         for r in range(rounds):
             progress(f"{case.section} {case.name}: round {r + 1}/{rounds}")
             for name in names[r % len(names) :] + names[: r % len(names)]:
-                elapsed = case.impls[name](k)
-                for phase, ns in zip(case.phases, elapsed):
+                k = ks[name]
+                for phase, ns in zip(case.phases, case.impls[name](k)):
                     if ns < 0:
                         raise RuntimeError(f"{case.section} {case.name}: {name} failed")
                     samples[phase][name].append(ns / (k * case.ops))
