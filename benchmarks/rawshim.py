@@ -29,4 +29,4 @@ class RawCtl(NamedTuple):
 
 
 def raw_ctl(ep: Epoll) -> RawCtl:
-    return RawCtl(ep._ep, lib.epy_add_fd, lib.epy_mod_fd, lib.epy_del)
+    return RawCtl(ep._f, lib.epy_add_fd, lib.epy_mod_fd, lib.epy_del)
