@@ -39,8 +39,6 @@ install: $(INSTALLED)
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# uvloop (the bench extra) is optional: the asyncio section compares with it
-# when it installs, and runs without it when it does not.
 # The model-based fuzzer, longer than in `make test`:
 #   make fuzz FUZZ_EXAMPLES=5000 FUZZ_STEPS=100
 FUZZ_EXAMPLES ?= 2000
@@ -75,10 +73,15 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONMALLOC=malloc \
 		.venv/bin/python -m pytest -q -m "not packaging" -p no:cacheprovider
 
+# uvloop (the bench extra) is optional: the asyncio section compares with it
+# when it installs, and runs without it when it does not.
 $(BENCH_TOOLS): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "uvloop not installed: skipped"
 	touch $@
 
+# The benchmark package (benchmarks/), run as a script.  BENCH_MAKE_START is
+# when make started, before building: the report gives both durations.
+bench: export BENCH_MAKE_START := $(shell date +%s.%N)
 bench: $(BENCH_TOOLS)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 

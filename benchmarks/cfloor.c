@@ -1,10 +1,10 @@
 /* The C floor: the benchmark's loops written entirely in C.
  *
  * What no Python binding can beat: the same syscalls, back to back, timed
- * with CLOCK_MONOTONIC around the whole loop.  bench.py compiles this file
+ * with CLOCK_MONOTONIC around the whole loop.  cfloor.py compiles this file
  * with the system compiler (-O2, like the extension) and loads it through
- * cffi's ABI mode; each function is called once per measurement, so how it
- * is called does not matter.
+ * cffi's ABI mode; each function is called once per sample, so how it is
+ * called does not matter.
  */
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -17,15 +17,16 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* `iterations` waits with timeout 0 into `events` (capacity slots), reading
- * data and events of every ready event, as the Python loops do.  Returns the
- * elapsed nanoseconds, or -1 if a wait failed. */
-int64_t floor_wait(int epfd, struct epoll_event *events, int capacity, int iterations)
+/* `iterations` waits with `timeout` (ms) into `events` (capacity slots),
+ * reading data and events of every ready event, as the Python loops do.
+ * Returns the elapsed nanoseconds, or -1 if a wait failed. */
+int64_t floor_wait(int epfd, struct epoll_event *events, int capacity, int iterations,
+                   int timeout)
 {
     volatile uint64_t sink = 0;
     int64_t start = now_ns();
     for (int k = 0; k < iterations; k++) {
-        int n = epoll_wait(epfd, events, capacity, 0);
+        int n = epoll_wait(epfd, events, capacity, timeout);
         if (n < 0)
             return -1;
         for (int i = 0; i < n; i++)
