@@ -55,6 +55,9 @@ class Case:
     iterations: Optional[int] = None  # a fixed k; None: calibrated
     rounds: Optional[int] = None  # None: the run's number of rounds
     phases: tuple[str, ...] = ("",)  # named after the case: "add x10000"
+    # Figures besides the time, per implementation, that the case counted
+    # while it ran (the herd section's wakeups per connection, ...).
+    counts: Optional[Callable[[str], dict[str, float]]] = None
 
 
 def case(section: str, name: str, unit: str, impls: Mapping[str, Impl], **options: Any) -> Case:
@@ -99,6 +102,7 @@ class Row:
     events: int = 0
     vs_stdlib: Optional[Ratio] = None  # stdlib time / this time (> 1: faster)
     vs_floor: Optional[Ratio] = None  # this time / C floor time (1.00: the floor)
+    counts: dict[str, float] = field(default_factory=dict)  # Case.counts' figures
 
     @property
     def spread(self) -> float:
@@ -176,6 +180,7 @@ def _rows(case: Case, phase: str, samples: dict[str, list[float]]) -> list[Row]:
             case.events,
             vs_stdlib=paired(case.reference, name),
             vs_floor=paired(name, C_FLOOR),
+            counts=case.counts(name) if case.counts else {},
         )
         for name, values in samples.items()
     ]

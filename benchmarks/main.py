@@ -37,6 +37,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     progress.done()
     info = report.machine()
     report.print_table(rows, info, rounds)
+    report.print_counts(rows)
     print("\n" + report.footer(report.process_seconds()))
     if args.json:
         report.write_json(args.json, rows, info, rounds)

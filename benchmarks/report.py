@@ -56,7 +56,11 @@ def print_table(rows: list[Row], info: dict[str, object], rounds: int) -> None:
         f"{info['cpu']} ({info['cores']} cores), Linux {info['kernel']}"
     )
     print(HEADER.format(rounds=rounds, exceptions=_other_rounds(rows, rounds)))
-    table = [(*COLUMNS, *RATIOS)] + [_cells(row) for row in rows]
+    _print_lines([(*COLUMNS, *RATIOS)] + [_cells(row) for row in rows])
+
+
+def _print_lines(table: list[tuple[str, ...]]) -> None:
+    """A heading line, then the rows, a blank line between cases."""
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     previous = None
     for number, line in enumerate(table):
@@ -70,6 +74,28 @@ def print_table(rows: list[Row], info: dict[str, object], rounds: int) -> None:
         print("  ".join(cells).rstrip())
         if number == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def print_counts(rows: list[Row]) -> None:
+    """The figures some cases count besides time (Row.counts), a table per
+    section, each figure the median over the rounds."""
+    for section in dict.fromkeys(row.section for row in rows if row.counts):
+        counted = [row for row in rows if row.section == section and row.counts]
+        keys = list(counted[0].counts)
+        print(f"\n{section}: counted while timed (medians over the rounds)")
+        _print_lines(
+            [("section", "case", "implementation", *keys)]
+            + [
+                (row.section, row.case, row.impl, *(_figure(row.counts.get(k)) for k in keys))
+                for row in counted
+            ]
+        )
+
+
+def _figure(value: Optional[float]) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
 def _other_rounds(rows: list[Row], rounds: int) -> str:
@@ -137,6 +163,8 @@ def _json(row: Row) -> dict[str, Any]:
         for key in ("section", "case", "impl", "unit", "median_ns", "samples", "events")
     }
     data["spread"] = row.spread
+    if row.counts:
+        data["counts"] = row.counts
     for key in ("vs_stdlib", "vs_floor"):
         ratio: Optional[Ratio] = getattr(row, key)
         data[key] = ratio and ratio.median  # the paired median, as before

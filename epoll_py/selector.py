@@ -13,13 +13,29 @@ every ``select()``.
 
 The array grows (doubling) when registrations outgrow it, so one ``select``
 can report every registered file, as the standard library's does.
+
+Exclusive accept (the opt-in ``exclusive_accept=True``)
+-------------------------------------------------------
+Servers that fork workers after opening their listening socket register
+that one socket in every worker's epoll, and each connection then wakes
+every worker, all but one to find ``accept()`` failing with EAGAIN.  With
+the opt-in, a file registered for reading that is a listening socket
+(``SO_ACCEPTCONN``, asked of the kernel at registration) is added with
+``EPOLLEXCLUSIVE``, so a connection wakes one waiting worker.  The kernel
+refuses MODIFY on such a registration (EINVAL), so ``modify`` replaces it
+(DELETE, then ADD) when its events change.  That re-registration moves this
+epoll to the back of the socket's queue of exclusive waiters, which decides
+who is woken first: a side effect invisible to the selector's contract.
+Every other file is registered as without the opt-in.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import selectors
+import socket
 from collections.abc import Iterator, Mapping
 from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Optional
@@ -35,6 +51,7 @@ _IN = int(EventSet.IN)
 _OUT = int(EventSet.OUT)
 _NOT_IN = ~_IN
 _NOT_OUT = ~_OUT
+_EXCLUSIVE = int(EventSet.EXCLUSIVE)
 _INITIAL_CAPACITY = 64
 
 _Ready = list[tuple[SelectorKey, int]]
@@ -57,6 +74,48 @@ def _fileobj_to_fd(fileobj: FileDescriptorLike) -> int:
 def _epoll_events(events: int) -> int:
     """Selector events (EVENT_READ/EVENT_WRITE) as an epoll mask."""
     return (_IN if events & EVENT_READ else 0) | (_OUT if events & EVENT_WRITE else 0)
+
+
+def _is_listening(fileobj: FileDescriptorLike, fd: int) -> bool:
+    """Whether ``fileobj`` (whose fd is ``fd``) is a listening socket.
+
+    A socket object is asked directly; an fd number through a temporary
+    socket object on it, detached afterwards so the fd stays open.  That
+    object is given its family and type, which saves the syscalls that
+    would guess them (the answer to SO_ACCEPTCONN does not depend on them).
+    """
+    if isinstance(fileobj, socket.socket):
+        probe = fileobj
+    else:
+        # socket.socket(fileno=...) sets the file's O_NONBLOCK when a default
+        # timeout is set (socket.setdefaulttimeout): put it back afterwards.
+        blocking = None if socket.getdefaulttimeout() is None else _get_blocking(fd)
+        try:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
+        except OSError:
+            return False
+        try:
+            return _accepts(probe)
+        finally:
+            probe.detach()
+            if blocking is not None:
+                os.set_blocking(fd, blocking)
+    return _accepts(probe)
+
+
+def _get_blocking(fd: int) -> bool | None:
+    try:
+        return os.get_blocking(fd)
+    except OSError:
+        return None
+
+
+def _accepts(sock: socket.socket) -> bool:
+    """SO_ACCEPTCONN; False for a file that is not a socket (ENOTSOCK)."""
+    try:
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) != 0
+    except OSError:
+        return False
 
 
 class _SelectorMapping(Mapping[FileDescriptorLike, SelectorKey]):
@@ -90,13 +149,44 @@ class EpollSelector(selectors.BaseSelector):
     4
     [('a', 1)]
     >>> a.close(); b.close()
+
+    ``EpollSelector(exclusive_accept=True)`` registers listening sockets with
+    ``EventSet.EXCLUSIVE``, for servers whose worker processes share one
+    listening socket (see :attr:`exclusive_accept`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, exclusive_accept: bool = False) -> None:
+        if not isinstance(exclusive_accept, bool):
+            raise TypeError(
+                f"exclusive_accept must be a bool, not {type(exclusive_accept).__name__}"
+            )
         self._fd_to_key: dict[int, SelectorKey] = {}
         self._map: Optional[_SelectorMapping] = _SelectorMapping(self)
         self._epoll = Epoll()
         self._events = EventArray(_INITIAL_CAPACITY)
+        self._exclusive_accept = exclusive_accept
+        self._exclusive: set[int] = set()  # fds registered with EXCLUSIVE
+
+    @property
+    def exclusive_accept(self) -> bool:
+        """Whether listening sockets are registered with ``EventSet.EXCLUSIVE``.
+
+        With it, a connection to a listening socket that several processes'
+        selectors watch wakes one of them, not all (see the module's notes).
+
+        >>> import socket, selectors
+        >>> listener = socket.create_server(("127.0.0.1", 0))
+        >>> with EpollSelector(exclusive_accept=True) as selector:
+        ...     key = selector.register(listener, selectors.EVENT_READ)
+        ...     selector.exclusive_accept, selector._is_exclusive(listener)
+        (True, True)
+        >>> listener.close()
+        """
+        return self._exclusive_accept
+
+    def _is_exclusive(self, fileobj: FileDescriptorLike) -> bool:
+        """Whether ``fileobj`` is registered with ``EventSet.EXCLUSIVE``."""
+        return self._fileobj_lookup(fileobj) in self._exclusive
 
     def _fileobj_lookup(self, fileobj: FileDescriptorLike) -> int:
         """The fd of ``fileobj``, or of the registered key holding this very
@@ -128,7 +218,11 @@ class EpollSelector(selectors.BaseSelector):
         key = SelectorKey(fileobj, self._fileobj_lookup(fileobj), events, data)
         if key.fd in self._fd_to_key:
             raise KeyError(f"{fileobj!r} (FD {key.fd}) is already registered")
-        self._epoll.add(key.fd, _epoll_events(events))
+        if self._exclusive_accept and events & EVENT_READ and _is_listening(fileobj, key.fd):
+            self._epoll.add(key.fd, _epoll_events(events) | _EXCLUSIVE)
+            self._exclusive.add(key.fd)
+        else:
+            self._epoll.add(key.fd, _epoll_events(events))
         self._fd_to_key[key.fd] = key
         if len(self._fd_to_key) > len(self._events):
             self._events = EventArray(2 * len(self._events))
@@ -150,6 +244,7 @@ class EpollSelector(selectors.BaseSelector):
             key = self._fd_to_key.pop(self._fileobj_lookup(fileobj))
         except KeyError:
             raise KeyError(f"{fileobj!r} is not registered") from None
+        self._exclusive.discard(key.fd)
         # OSError: the file was closed since it was registered (epoll forgot
         # it then), and its number may already name another file.
         with contextlib.suppress(OSError):
@@ -177,9 +272,13 @@ class EpollSelector(selectors.BaseSelector):
         changed = False
         if events != key.events:
             try:
-                self._epoll.modify(key.fd, _epoll_events(events))
+                if key.fd in self._exclusive:
+                    self._replace_exclusive(key.fd, events)
+                else:
+                    self._epoll.modify(key.fd, _epoll_events(events))
             except BaseException:
                 del self._fd_to_key[key.fd]
+                self._exclusive.discard(key.fd)
                 raise
             changed = True
         if data != key.data:
@@ -188,6 +287,14 @@ class EpollSelector(selectors.BaseSelector):
             key = key._replace(events=events, data=data)
             self._fd_to_key[key.fd] = key
         return key
+
+    def _replace_exclusive(self, fd: int, events: int) -> None:
+        """MODIFY of an EXCLUSIVE registration, which the kernel refuses
+        (EINVAL): DELETE, then ADD with the new events.  If the DELETE fails
+        (the file was closed behind our back) nothing is added; if the ADD
+        fails nothing is left registered."""
+        self._epoll.delete(fd)
+        self._epoll.add(fd, _epoll_events(events) | _EXCLUSIVE)
 
     def select(self, timeout: Optional[float] = None) -> _Ready:
         """Wait until some registered file objects are ready, or the timeout.
@@ -232,6 +339,7 @@ class EpollSelector(selectors.BaseSelector):
         """
         self._epoll.close()
         self._fd_to_key.clear()
+        self._exclusive.clear()
         self._map = None
 
     # None once closed, as the standard library's selectors return (typeshed

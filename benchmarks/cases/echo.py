@@ -45,7 +45,7 @@ def cases(settings: Settings) -> Iterator[Case]:
 
 
 def loops() -> list[tuple[str, LoopFactory]]:
-    found = [
+    found: list[tuple[str, LoopFactory]] = [
         ("epoll_py loop", epoll_py.asyncio.new_event_loop),
         (STDLIB_LOOP, lambda: asyncio.SelectorEventLoop(selectors.EpollSelector())),
     ]
