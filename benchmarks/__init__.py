@@ -14,10 +14,13 @@ Sections: wait (n ready eventfds; a computed timeout), register (10,000
 fds), scale (1 ready among M registered), pingpong (two threads, blocking
 waits), selector (select(t) with n ready sockets), compat
 (compat.epoll.poll(t, maxevents)), asyncio (echo over loopback TCP, with
-and without a pending timer; uvloop too if installed).
+and without a pending timer; uvloop too if installed), herd (P forked
+asyncio workers sharing one listening socket, with and without
+exclusive_accept, and SO_REUSEPORT; it also reports counts: wakeups and
+accept() calls per connection, how the connections spread over the workers).
 
 The files: harness.py (Case, measure: calibration, rounds, paired ratios),
 cfloor.py (the C floor), cases/ (one module per section), report.py (table,
-JSON, plot), rawshim.py (the only raw calls into epoll_py's C shim),
+the counts' table, JSON, plot), rawshim.py (the only raw calls into epoll_py's C shim),
 support.py (helpers the tests use too), main.py (the command line).
 """

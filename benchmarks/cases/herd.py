@@ -51,6 +51,7 @@ import socket
 import statistics
 import struct
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from time import perf_counter_ns
@@ -68,7 +69,8 @@ INFLIGHT = (1, 4)  # c: connections the client keeps open at once
 REQUEST, REPLY = b"GET / HTTP/1.0\r\n\r\n", b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
 BACKLOG = 1024
 READY_TIMEOUT = 30.0  # seconds for the workers to start serving (or to report)
-_RECORD = struct.Struct("=6q")  # worker index, served, ready, accepts, EAGAINs, empty wakeups
+# worker index, served, ready, accepts, EAGAINs, empty wakeups, CPU ns
+_RECORD = struct.Struct("=7q")
 
 EXCLUSIVE = "epoll_py exclusive_accept"
 REUSEPORT = "SO_REUSEPORT, default loop"
@@ -101,9 +103,10 @@ class Session:
     elapsed_ns: int
     served: list[int]  # connections each worker accepted
     ready: int  # accept callbacks (readiness events), over all workers
-    empty: int  # wakeups inside epoll_wait that found nothing to report
     accepts: int  # accept() calls, EAGAIN included
     eagain: int  # accept() calls that failed with EAGAIN
+    empty: int  # wakeups inside epoll_wait that found nothing to report
+    cpu_ns: int  # the workers' CPU time (user + system) while serving
 
     @property
     def connections(self) -> int:
@@ -117,14 +120,15 @@ class Session:
             "wakeups/conn": (self.ready + self.empty) / n,
             "ready/conn": self.ready / n,
             "accept()/conn": self.accepts / n,
+            "CPU us/conn": self.cpu_ns / n / 1e3,
             "max share": max(self.served) / n,
             "CV": statistics.pstdev(self.served) / statistics.mean(self.served),
         }
 
 
 def cases(settings: Settings) -> Iterator[Case]:
-    connections = 300 if settings.quick else 1000
-    rounds = max(5, settings.rounds // 4)  # a session forks P processes: long already
+    connections = 200 if settings.quick else 500
+    rounds = max(5, settings.rounds * 3 // 8)  # 15 of the default 41: a session is long
     for inflight in INFLIGHT:
         for workers in WORKERS:
             recorder = Recorder(rounds)
@@ -196,16 +200,18 @@ def session(config: Config, workers: int, connections: int, inflight: int = 1) -
     port = listener.getsockname()[1]
     pids = []
     try:
-        for index in range(workers):
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child
-                os.close(ready_r)
-                os.close(stop_w)
-                os.close(result_r)
-                _worker_main(index, config, listener, Pipes(ready_w, stop_r, result_w))
-            pids.append(pid)
-        for fd in (ready_w, stop_r, result_w):
-            os.close(fd)
+        try:
+            for index in range(workers):
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child
+                    os.close(ready_r)
+                    os.close(stop_w)
+                    os.close(result_r)
+                    _worker_main(index, config, listener, Pipes(ready_w, stop_r, result_w))
+                pids.append(pid)
+        finally:
+            for fd in (ready_w, stop_r, result_w):  # the workers' ends
+                os.close(fd)
         _read_exactly(ready_r, workers)
         if not config.shared:
             listener.close()  # every worker listens: the reservation can go
@@ -215,16 +221,18 @@ def session(config: Config, workers: int, connections: int, inflight: int = 1) -
     finally:
         os.close(stop_w)  # EOF: the workers stop and report
         listener.close()
-        records = _read_records(result_r, workers)
-        for fd in (ready_r, result_r):
-            os.close(fd)
-        for pid in pids:
-            os.waitpid(pid, 0)
+        try:
+            records = _read_records(result_r, len(pids))
+        finally:
+            for fd in (ready_r, result_r):
+                os.close(fd)
+            for pid in pids:
+                os.waitpid(pid, 0)
     served = [0] * workers
     for record in records:
         served[record[0]] = record[1]
-    ready, accepts, eagain, empty = (sum(r[i] for r in records) for i in range(2, 6))
-    return Session(elapsed, served, ready, empty, accepts, eagain)
+    ready, accepts, eagain, empty, cpu = (sum(r[i] for r in records) for i in range(2, 7))
+    return Session(elapsed, served, ready, accepts, eagain, empty, cpu)
 
 
 def _listener(port: int, reuse_port: bool = False) -> CountingSocket:
@@ -353,6 +361,7 @@ class Counts:
 
     ready: int = 0  # calls of the accept callback: readiness events
     empty: int = 0  # times its epoll_wait woke and went back to sleep
+    cpu_ns: int = 0  # CPU time (user + system) from serving to stopping
 
 
 @dataclass(frozen=True)
@@ -379,9 +388,14 @@ def _worker_main(
             sock = _listener(listener.getsockname()[1], reuse_port=True)
             listener.close()
         counts = _serve(config.factory, sock, pipes)
-        record = (index, Reply.served, counts.ready, sock.accepts, sock.eagain, counts.empty)
+        record = (
+            *(index, Reply.served, counts.ready, sock.accepts, sock.eagain),
+            *(counts.empty, counts.cpu_ns),
+        )
         os.write(pipes.result, _RECORD.pack(*record))
         status = 0
+    except BaseException:
+        traceback.print_exc()  # then exit without a record: the parent raises
     finally:
         os._exit(status)
 
@@ -403,7 +417,9 @@ def _serve(factory: LoopFactory, sock: CountingSocket, pipes: Pipes) -> Counts:
 
         loop.add_reader(pipes.stop, stop)
         os.write(pipes.ready, b"r")
+        counts.cpu_ns = -_cpu_ns()
         await stopped
+        counts.cpu_ns += _cpu_ns()
         loop.remove_reader(pipes.stop)
         server.close()
 
@@ -412,6 +428,11 @@ def _serve(factory: LoopFactory, sock: CountingSocket, pipes: Pipes) -> Counts:
     finally:
         loop.close()
     return counts
+
+
+def _cpu_ns() -> int:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round((usage.ru_utime + usage.ru_stime) * 1e9)
 
 
 def _count_accept_callbacks(loop: asyncio.AbstractEventLoop, counts: Counts) -> None:
