@@ -39,6 +39,8 @@ import math
 import os
 import selectors
 import socket
+import stat
+import sys
 from collections.abc import Iterator, Mapping
 from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Optional
@@ -55,6 +57,7 @@ _OUT = int(EventSet.OUT)
 _NOT_IN = ~_IN
 _NOT_OUT = ~_OUT
 _EXCLUSIVE = int(EventSet.EXCLUSIVE)
+_CPYTHON = sys.implementation.name == "cpython"  # see _is_listening
 _INITIAL_CAPACITY = 64
 
 _Ready = list[tuple[SelectorKey, int]]
@@ -87,24 +90,40 @@ def _is_listening(fileobj: FileDescriptorLike, fd: int) -> bool:
     object is the C base class (a third of ``socket.socket``'s cost), given
     a family and type, which saves the syscalls that would guess them (the
     answer to SO_ACCEPTCONN does not depend on them).
+
+    Making that object sets the file's blocking mode: on CPython only when
+    a default timeout is set (socket.setdefaulttimeout: O_NONBLOCK), on PyPy
+    always (blocking); the mode is put back.  And it is only made on an open
+    socket: on PyPy a socket object that failed to be made on a number
+    still closes that number when collected, later, when it may name
+    another file.
     """
     if isinstance(fileobj, _socket.socket):
-        probe = fileobj
-    else:
-        # A socket object made on an fd sets the file's O_NONBLOCK when a
-        # default timeout is set (socket.setdefaulttimeout): put it back.
-        blocking = None if socket.getdefaulttimeout() is None else _get_blocking(fd)
-        try:
-            probe = _socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
-        except OSError:
-            return False
-        try:
-            return _accepts(probe)
-        finally:
-            probe.detach()
-            if blocking is not None:
-                os.set_blocking(fd, blocking)
-    return _accepts(probe)
+        return _accepts(fileobj)
+    if not _CPYTHON and not _is_socket(fd):
+        return False
+    blocking = None
+    if not _CPYTHON or socket.getdefaulttimeout() is not None:
+        blocking = _get_blocking(fd)
+        if blocking is None:
+            return False  # not open
+    try:
+        probe = _socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
+    except OSError:
+        return False
+    try:
+        return _accepts(probe)
+    finally:
+        probe.detach()
+        if blocking is not None and blocking != _get_blocking(fd):
+            os.set_blocking(fd, blocking)
+
+
+def _is_socket(fd: int) -> bool:
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
 
 
 def _get_blocking(fd: int) -> bool | None:

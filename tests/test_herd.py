@@ -25,7 +25,7 @@ from selectors import EVENT_READ, EVENT_WRITE
 
 import pytest
 import test_selector_contract as contract
-from conftest import collect, in_epoll_wait, open_fds, wait_until
+from conftest import collect, in_epoll_wait, is_open, open_fds, wait_until
 
 import epoll_py
 import epoll_py.asyncio as epoll_asyncio
@@ -284,6 +284,28 @@ def _reporting_the_connection(opt_in: bool, waiters: int = 4) -> int:
         done.close()
         listener.close()
     return sum(reported)
+
+
+@pytest.mark.parametrize("default_timeout", [None, 5.0])
+def test_a_refused_registration_leaves_the_number_alone(exclusive, default_timeout) -> None:
+    """Registering a number that names no file fails (EBADF); the probe made
+    on it must not close that number later, when a new file has it."""
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(default_timeout)
+    try:
+        r, w = os.pipe()
+        os.close(r)
+        os.close(w)
+        with pytest.raises(OSError) as info:
+            exclusive.register(r, EVENT_READ)
+        assert info.value.errno == errno.EBADF
+        a, b = socket.socketpair()  # the lowest free numbers: those just closed
+        collect()
+        assert is_open(a.fileno()) and is_open(b.fileno())
+        a.close()
+        b.close()
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def test_one_connection_wakes_one_of_several_blocked_selectors() -> None:
