@@ -95,7 +95,9 @@ def print_counts(rows: list[Row]) -> None:
 def _figure(value: Optional[float]) -> str:
     if value is None:
         return ""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
 def _other_rounds(rows: list[Row], rounds: int) -> str:
