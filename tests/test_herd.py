@@ -444,9 +444,10 @@ def test_the_opt_in_wakes_about_one_worker_per_connection(workers) -> None:
         assert default["wakeups/conn"] >= 1 + workers / 3
         assert ours["wakeups/conn"] >= 1 + workers / 3
     for figures in (default, ours, opted_in):
-        # asyncio accepts until EAGAIN: a readiness event finds >= 1 connection.
-        assert 1 <= figures["ready/conn"] <= figures["wakeups/conn"] + 1e-9
-        assert figures["accept()/conn"] >= 2
+        # One connection at a time: each needs its own readiness event, in
+        # which asyncio accepts until EAGAIN (2 calls at least).
+        assert figures["ready/conn"] >= 1
+        assert figures["accept()/conn"] >= figures["ready/conn"] + 1
 
 
 def test_so_reuseport_listeners_are_woken_once_per_connection() -> None:
