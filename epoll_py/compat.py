@@ -333,9 +333,11 @@ class epoll:
         ...     pickle.dumps(ep)
         Traceback (most recent call last):
         ...
-        TypeError: cannot pickle 'epoll' object
+        TypeError: cannot pickle 'select.epoll' object
         """
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+        # The C type's tp_name; a subclass's is its own name.
+        name = "select.epoll" if type(self) is epoll else type(self).__name__
+        raise TypeError(f"cannot pickle {name!r} object")
 
 
 def _data_fd(data: int) -> int:
