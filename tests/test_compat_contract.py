@@ -366,8 +366,9 @@ def test_huge_maxevents(maxevents) -> None:
     first tries to allocate 25 GB, which fails on smaller machines
     (MemoryError): compat never allocates a buffer it cannot fill and says
     what the kernel would."""
-    std, ours = outcome(lambda: select.epoll().poll(0, maxevents)), outcome(
-        lambda: compat.epoll().poll(0, maxevents)
+    std, ours = (
+        outcome(lambda: select.epoll().poll(0, maxevents)),
+        outcome(lambda: compat.epoll().poll(0, maxevents)),
     )
     if std[0] is MemoryError:
         assert ours[0] is OSError and "Invalid argument" in ours[1]
