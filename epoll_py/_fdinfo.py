@@ -53,6 +53,7 @@ import errno
 import os
 import platform
 import re
+import select
 import struct
 from typing import Callable, NamedTuple, Optional
 
@@ -329,8 +330,6 @@ class _ProbeEpoll:
     """An epoll watching one pipe end, closed on exit."""
 
     def __enter__(self) -> tuple[int, int]:
-        import select
-
         self._epoll = select.epoll()
         self._r, self._w = os.pipe()
         self._epoll.register(self._r, select.EPOLLIN)

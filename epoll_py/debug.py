@@ -115,7 +115,7 @@ def check_selector(selector: selectors.BaseSelector) -> list[str]:
     closed or renumbered since it was registered.  ``ValueError`` if the
     selector is closed, ``TypeError`` if it is not epoll-based.
 
-    >>> import os, socket, selectors
+    >>> import os, socket, selectors, textwrap
     >>> a, b = socket.socketpair()
     >>> selector = selectors.EpollSelector()
     >>> _ = selector.register(a, selectors.EVENT_READ)
@@ -124,9 +124,13 @@ def check_selector(selector: selectors.BaseSelector) -> list[str]:
     >>> keep = os.dup(a.fileno())    # a dup keeps the file, and its registration, alive
     >>> number = a.fileno(); a.close()
     >>> for problem in check_selector(selector):
-    ...     print(problem.replace(str(number), "N"))
-    fd N: the kernel still holds a registration (EPOLLIN) for a file no fd N names any more: fd N was closed while another fd keeps the file open, so its events are still reported and it cannot be unregistered (a stale registration)
-    fd N: the selector's file object <socket.socket [closed] ...> is closed (unregister before closing)
+    ...     print(textwrap.fill(problem.replace(str(number), "N"), 72))
+    fd N: the kernel still holds a registration (EPOLLIN) for a file no fd N
+    names any more: fd N was closed while another fd keeps the file open, so
+    its events are still reported and it cannot be unregistered (a stale
+    registration)
+    fd N: the selector's file object <socket.socket [closed] fd=-1, ...> is
+    closed (unregister before closing)
     >>> os.close(keep); selector.close(); b.close()
     """
     if not callable(getattr(selector, "fileno", None)):

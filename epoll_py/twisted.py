@@ -90,15 +90,15 @@ def install() -> EPollReactor:
     EpollPyReactor True
     """
     reactor = reactor_class()()
-    from twisted.internet.main import installReactor
+    from twisted.internet.main import installReactor  # noqa: PLC0415  (optional)
 
-    installReactor(reactor)
+    installReactor(reactor)  # type: ignore[no-untyped-call]
     return reactor
 
 
 def _build_class() -> type[EPollReactor]:
     try:
-        from twisted.internet.epollreactor import EPollReactor
+        from twisted.internet.epollreactor import EPollReactor  # noqa: PLC0415  (optional)
     except ImportError as error:
         raise ImportError(
             "epoll_py.twisted needs Twisted: pip install 'epoll_py[twisted]' "
@@ -109,7 +109,7 @@ def _build_class() -> type[EPollReactor]:
         """Twisted's epoll reactor whose poller is an ``epoll_py.compat.epoll``."""
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             original = self._poller
             poller = epoll(_SIZE_HINT)
             try:

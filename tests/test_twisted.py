@@ -47,6 +47,11 @@ class Client(protocol.Protocol):
         # The kernel's view of the reactor's epoll while the connection is up.
         fds = {r.fd for r in debug.registrations(reactor._poller)}
         report["client_fd_in_kernel"] = self.transport.fileno() in fds
+        # Twisted's own bookkeeping (its _reads, _writes) against the kernel's.
+        expected = {fd: (select.EPOLLIN if fd in reactor._reads else 0)
+                        | (select.EPOLLOUT if fd in reactor._writes else 0)
+                    for fd in reactor._reads | reactor._writes}
+        report["differences"] = debug.check_epoll(reactor._poller, expected)
         self.transport.write(PAYLOAD)
 
     def dataReceived(self, data):
@@ -80,6 +85,7 @@ def run_child(code: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
 
 
@@ -97,6 +103,7 @@ def test_tcp_echo_round_trips_through_the_installed_reactor() -> None:
     # epoll, as the kernel sees it, and select.epoll was not patched.
     assert report["port_fd_in_kernel"] is True
     assert report["client_fd_in_kernel"] is True
+    assert report["differences"] == []
     assert report["select_untouched"] is True
 
 
