@@ -124,13 +124,14 @@ def check_selector(selector: selectors.BaseSelector) -> list[str]:
     >>> keep = os.dup(a.fileno())    # a dup keeps the file, and its registration, alive
     >>> number = a.fileno(); a.close()
     >>> for problem in check_selector(selector):
-    ...     print(textwrap.fill(problem.replace(str(number), "N"), 72))
+    ...     problem = problem.replace(repr(a), "<a>").replace(str(number), "N")
+    ...     print(textwrap.fill(problem, 72))
     fd N: the kernel still holds a registration (EPOLLIN) for a file no fd N
     names any more: fd N was closed while another fd keeps the file open, so
     its events are still reported and it cannot be unregistered (a stale
     registration)
-    fd N: the selector's file object <socket.socket [closed] fd=-1, ...> is
-    closed (unregister before closing)
+    fd N: the selector's file object <a> is closed (unregister before
+    closing)
     >>> os.close(keep); selector.close(); b.close()
     """
     if not callable(getattr(selector, "fileno", None)):
