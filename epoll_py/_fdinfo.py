@@ -47,7 +47,6 @@ while it runs may or may not be in it.
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import errno
 import os
@@ -276,12 +275,6 @@ _kcmp: Optional[_Kcmp] = None
 _kcmp_probed = False
 
 
-class _Slot(ctypes.Structure):
-    """``struct kcmp_epoll_slot`` (linux/kcmp.h)."""
-
-    _fields_ = (("efd", ctypes.c_uint32), ("tfd", ctypes.c_uint32), ("toff", ctypes.c_uint32))
-
-
 def _kcmp_epoll_tfd() -> Optional[_Kcmp]:
     """``kcmp(pid, pid, KCMP_EPOLL_TFD, fd, {epfd, tfd, toff})``, as a function
     returning 0 (same file), 1 or 2 (another file) or ``-errno``; ``None``
@@ -297,6 +290,14 @@ def _probe_kcmp() -> Optional[_Kcmp]:
     number = _KCMP_SYSCALL.get((platform.machine(), struct.calcsize("P")))
     if number is None:
         return None
+    # ctypes only here, on the first read: importing epoll_py does not pay for it.
+    import ctypes  # noqa: PLC0415
+
+    class Slot(ctypes.Structure):
+        """``struct kcmp_epoll_slot`` (linux/kcmp.h)."""
+
+        _fields_ = (("efd", ctypes.c_uint32), ("tfd", ctypes.c_uint32), ("toff", ctypes.c_uint32))
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         syscall = libc.syscall
@@ -306,7 +307,7 @@ def _probe_kcmp() -> Optional[_Kcmp]:
 
     def kcmp(fd: int, epfd: int, tfd: int, toff: int) -> int:
         pid = os.getpid()
-        slot = _Slot(epfd, tfd, toff)
+        slot = Slot(epfd, tfd, toff)
         result = int(
             syscall(
                 ctypes.c_long(number),

@@ -8,6 +8,7 @@ kernel lists is exactly what the model says, stale registrations included.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import select
@@ -58,6 +59,17 @@ def without_kcmp(monkeypatch: pytest.MonkeyPatch) -> None:
 def with_kcmp() -> None:
     if _fdinfo._kcmp_epoll_tfd() is None:
         pytest.skip("kcmp(KCMP_EPOLL_TFD) is not available to this process")
+
+
+def eventfd() -> int:
+    """A bare eventfd number (os.eventfd is Python 3.10+)."""
+    fd = int(_libc.eventfd(0, os.O_NONBLOCK | os.O_CLOEXEC))
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "eventfd")
+    return fd
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def socket_fd() -> tuple[int, socket.socket]:
@@ -153,7 +165,7 @@ def test_every_epoll_kind_is_read() -> None:
 
 
 def test_closed_behind_the_epolls_back_while_a_dup_keeps_the_file(ep: Epoll) -> None:
-    efd = os.eventfd(0)
+    efd = eventfd()
     ep.add(efd, EventSet.IN, data=7)
     keep = os.dup(efd)
     os.close(efd)
@@ -162,7 +174,7 @@ def test_closed_behind_the_epolls_back_while_a_dup_keeps_the_file(ep: Epoll) -> 
         assert (registration.fd, registration.data, registration.state) == (efd, 7, CLOSED)
         # What "stale" means: events still come, and it can no longer be
         # removed, neither through its number nor through the dup.
-        os.eventfd_write(keep, 1)
+        os.write(keep, (1).to_bytes(8, sys.byteorder))
         arr = EventArray(4)
         assert ep.wait(0, arr) == 1 and arr[0].data == 7
         with pytest.raises(OSError) as through_number:
@@ -177,7 +189,7 @@ def test_closed_behind_the_epolls_back_while_a_dup_keeps_the_file(ep: Epoll) -> 
 
 
 def test_closed_without_a_dup_the_registration_goes(ep: Epoll) -> None:
-    efd = os.eventfd(0)
+    efd = eventfd()
     ep.add(efd, EventSet.IN)
     os.close(efd)
     assert kernel(ep) == []
@@ -187,11 +199,11 @@ def test_a_reused_number_is_replaced_even_for_the_same_kind_of_file(
     ep: Epoll, with_kcmp: None
 ) -> None:
     # Two eventfds share one anonymous inode: only kcmp tells them apart.
-    efd = os.eventfd(0)
+    efd = eventfd()
     ep.add(efd, EventSet.IN, data=1)
     keep = os.dup(efd)
     os.close(efd)
-    other = os.eventfd(0)
+    other = eventfd()
     try:
         assert other == efd  # the lowest free number, reused
         [registration] = kernel(ep)
@@ -233,11 +245,11 @@ def test_without_kcmp_an_anonymous_inode_cannot_be_told_apart(
     ep: Epoll, without_kcmp: None
 ) -> None:
     # The documented limit of the fallback: eventfds share one inode.
-    efd = os.eventfd(0)
+    efd = eventfd()
     ep.add(efd, EventSet.IN)
     keep = os.dup(efd)
     os.close(efd)
-    other = os.eventfd(0)
+    other = eventfd()
     try:
         assert other == efd
         assert [r.state for r in kernel(ep)] == [LIVE]
@@ -265,7 +277,7 @@ def test_not_an_epoll_is_a_value_error(efd: EventFd) -> None:
 
 
 def test_a_closed_fd_is_ebadf() -> None:
-    fd = os.eventfd(0)
+    fd = eventfd()
     os.close(fd)
     with pytest.raises(OSError) as error:
         debug.registrations(fd)
@@ -494,7 +506,7 @@ class RegistrationsMachine(RuleBasedStateMachine):
         if kind not in self.kinds:
             kind = self.kinds[0]
         if kind == "eventfd":
-            self.new_file(os.eventfd(0, os.EFD_NONBLOCK))
+            self.new_file(eventfd())
         else:
             a, b = socket.socketpair()
             self.new_file(a.detach())
