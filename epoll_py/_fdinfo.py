@@ -32,14 +32,21 @@ about epoll target files", for checkpoint/restore), together with
 
 Live or stale
 -------------
-Whether fd number ``tfd`` still names the registered file is asked of the
-kernel with ``kcmp(KCMP_EPOLL_TFD)``, which compares the file behind an fd
-with the file of a registration, exactly.  Where ``kcmp`` is missing or
-refused (``CONFIG_KCMP`` off, a seccomp filter, as in Docker's default
-profile), the inode and device are compared instead: exact for sockets,
-pipes and regular files, but eventfds, timerfds, signalfds and epolls all
-share one anonymous inode, so a number that now names another file of the
-same kind still looks live then.
+Whether fd number ``tfd`` still names the registered file: a closed number
+(``fstat`` fails with EBADF) is ``CLOSED``; another inode or device is
+another file, ``REPLACED``; a socket with the same inode is the same file
+(a socket's inode has exactly one open file).  Other files can share an
+inode: eventfds, timerfds, signalfds and epolls share one anonymous inode,
+both ends of a pipe share theirs, and a file or FIFO opened twice is two
+files on one inode.  For those the kernel is asked with
+``kcmp(KCMP_EPOLL_TFD)``, which compares the file behind an fd with the
+file of a registration, exactly.  Where ``kcmp`` is missing or refused
+(``CONFIG_KCMP`` off, a seccomp filter, as in Docker's default profile), a
+same-inode number is taken as ``LIVE``, which it may not be.
+
+``kcmp`` walks the interest list to find the registration, so asking it
+for every one of *n* registrations would cost O(n²); sockets, the bulk of a
+busy server's registrations, are settled by ``fstat`` alone.
 
 The read is a snapshot: registrations made or dropped by other threads
 while it runs may or may not be in it.
@@ -53,6 +60,7 @@ import os
 import platform
 import re
 import select
+import stat
 import struct
 from typing import Callable, NamedTuple, Optional
 
@@ -218,32 +226,36 @@ def _classify(epfd: int, lines: list[_Line]) -> list[Registration]:
 
 
 def _state(epfd: int, line: _Line, offset: int) -> TargetState:
-    kcmp = _kcmp_epoll_tfd()
-    if kcmp is not None:
-        result = kcmp(line.fd, epfd, line.fd, offset)
-        if result == 0:
-            return TargetState.LIVE
-        if result > 0:
-            return TargetState.REPLACED
-        if result == -errno.EBADF:
-            return TargetState.CLOSED
-        # Anything else (ENOENT: the entry went away meanwhile; EPERM...):
-        # fall back to what fstat can tell.
-    return _state_by_inode(line)
-
-
-def _state_by_inode(line: _Line) -> TargetState:
     try:
         status = os.fstat(line.fd)
     except OSError as error:
         if error.errno == errno.EBADF:
             return TargetState.CLOSED
         raise
-    if line.ino is None or line.dev is None:
-        return TargetState.UNKNOWN
-    if (status.st_ino, status.st_dev) == (line.ino, line.dev):
+    if line.ino is not None and (status.st_ino, status.st_dev) != (line.ino, line.dev):
+        return TargetState.REPLACED
+    if line.ino is not None and stat.S_ISSOCK(status.st_mode):
         return TargetState.LIVE
-    return TargetState.REPLACED
+    by_kcmp = _state_by_kcmp(epfd, line, offset)
+    if by_kcmp is not None:
+        return by_kcmp
+    return TargetState.UNKNOWN if line.ino is None else TargetState.LIVE
+
+
+def _state_by_kcmp(epfd: int, line: _Line, offset: int) -> Optional[TargetState]:
+    """The kernel's exact answer, or ``None`` where it cannot give one."""
+    kcmp = _kcmp_epoll_tfd()
+    if kcmp is None:
+        return None
+    result = kcmp(line.fd, epfd, line.fd, offset)
+    if result == 0:
+        return TargetState.LIVE
+    if result > 0:
+        return TargetState.REPLACED
+    if result == -errno.EBADF:  # closed since the fstat
+        return TargetState.CLOSED
+    # Anything else (ENOENT: the registration went away meanwhile, EPERM...).
+    return None
 
 
 def _user_dev(kernel_dev: int) -> int:

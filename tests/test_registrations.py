@@ -219,6 +219,42 @@ def test_a_reused_number_is_replaced_even_for_the_same_kind_of_file(
         os.close(keep)
 
 
+def test_a_fifo_opened_again_is_another_file_on_the_same_inode(
+    ep: Epoll, tmp_path, with_kcmp: None
+) -> None:
+    path = tmp_path / "fifo"
+    os.mkfifo(path)
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    ep.add(fd, EventSet.IN, data=1)
+    keep = os.dup(fd)
+    os.close(fd)
+    again = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        assert again == fd
+        assert os.fstat(again).st_ino == os.fstat(keep).st_ino
+        [registration] = kernel(ep)
+        assert registration.state is REPLACED
+    finally:
+        os.close(again)
+        os.close(keep)
+
+
+def test_the_other_end_of_the_same_pipe_is_another_file(ep: Epoll, with_kcmp: None) -> None:
+    # Both ends of a pipe share one inode.
+    r, w = os.pipe()
+    ep.add(w, EventSet.OUT)
+    keep = os.dup(w)
+    os.close(w)
+    moved = os.dup2(r, w)  # fd number w now names the read end
+    try:
+        assert os.fstat(moved).st_ino == os.fstat(keep).st_ino
+        assert [r.state for r in kernel(ep)] == [REPLACED]
+    finally:
+        os.close(moved)
+        os.close(keep)
+        os.close(r)
+
+
 def test_without_kcmp_inodes_tell_stale_from_live(ep: Epoll, without_kcmp: None) -> None:
     fd, peer = socket_fd()
     ep.add(fd, EventSet.IN, data=1)
