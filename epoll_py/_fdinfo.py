@@ -24,8 +24,8 @@ written by ``ep_show_fdinfo`` in the kernel's ``fs/eventpoll.c``::
   ``dev_t`` encoding (major << 20 | minor), converted here to the
   ``os.stat().st_dev`` one.
 
-Linux 3.8 added the ``tfd``/``events``/``data`` lines (commit 138d22b58696,
-"fs, epoll: add procfs fdinfo helper"); Linux 4.13 added ``pos``, ``ino``
+Linux 3.8 added the ``tfd``/``events``/``data`` lines ("fs, epoll: add
+procfs fdinfo helper"; proc_pid_fdinfo(5)); Linux 4.13 added ``pos``, ``ino``
 and ``sdev`` (commit 77493f04b74c, "procfs: fdinfo: extend information
 about epoll target files", for checkpoint/restore), together with
 ``kcmp(KCMP_EPOLL_TFD)``.  On older kernels those three fields are ``None``.
