@@ -70,6 +70,9 @@ def registrations(epoll: FileDescriptorLike) -> list[Registration]:
     [(True, '0x19', 'live')]
     >>> ep.close(); os.close(r); os.close(w)
     """
+    registrations = getattr(epoll, "registrations", None)
+    if callable(registrations):  # an Epoll: read while its fd guard holds the number
+        return registrations()  # type: ignore[no-any-return]
     fd = epoll if isinstance(epoll, int) else epoll.fileno()
     return read_registrations(fd)
 

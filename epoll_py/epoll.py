@@ -13,9 +13,13 @@ pointer (the :class:`EventArray`'s state, which already holds the buffers,
 their capacity, the timeout and a pointer to ``_f``), which cffi dispatches
 as cheaply as a call can be.  Rebinding an array to another epoll or another
 timeout happens only when either changes: the epoll struct is recognised by
-identity, the timeout by *value* (an ``int`` equal to the last one; ints
-above 256 are new objects every time they are computed, and a ``None`` or a
-float must never pass for a bound timeout).  Everything unusual (bad
+identity, the timeout by *value*: an exact ``int`` equal to the one bound
+(ints above 256 are new objects every time they are computed; a ``None``, a
+float or a ``Decimal`` must never pass for a bound timeout).  The bound
+timeout is always an exact ``int`` the checks produced (or a private
+sentinel), so an identical object is such an int, equal to itself: testing
+identity first is only a shortcut, worth a sixth of a wait's instructions
+for the constant timeouts most loops pass.  Everything unusual (bad
 arguments, errors, ``EINTR``) is in ``_wait_failed``.  Waits with a signal
 mask (``epoll_pwait``) or a nanosecond timeout (``epoll_pwait2``) take the
 same state and the same slow path.
@@ -44,10 +48,11 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
-from . import _batch, _busypoll, _checks
+from . import _batch, _busypoll, _checks, _fdinfo
 from ._busypoll import BusyPoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
+from ._fdinfo import Registration
 from ._fdobject import FdObject, adopt_fd, new_fd
 from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
@@ -329,6 +334,42 @@ class Epoll(FdObject):
                 raise self._error(rc)
             raise _batch.ctl_many_error(-rc, index, count)
 
+    # -- the kernel's view -----------------------------------------------------
+
+    def registrations(self) -> list[Registration]:
+        """What the kernel holds for this instance, read from ``/proc``.
+
+        One :class:`Registration` per registered file, in the kernel's order:
+        the ``fd`` number it was registered under, the ``events`` mask the
+        kernel holds (it adds ``ERROR | HANG_UP``; a ONE_SHOT that fired keeps
+        only its flag bits until re-armed) and the ``data``, and its
+        ``state``: whether that number still names the registered file
+        (:class:`TargetState`; ``CLOSED`` or ``REPLACED`` is a stale
+        registration, a file closed behind the epoll's back while another fd
+        keeps it open).  ``FileNotFoundError`` naming ``/proc`` where it is
+        not mounted; ``ValueError`` once closed.  The format and the kernel
+        versions: ``epoll_py/_fdinfo.py``; comparing it with a selector's
+        bookkeeping: :mod:`epoll_py.debug`.
+
+        >>> from epoll_py import Epoll, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as efd:
+        ...     ep.add(efd, EventSet.IN, data=7)
+        ...     [registration] = ep.registrations()
+        ...     registration.fd == efd.fileno(), registration.data, registration.state
+        (True, 7, <TargetState.LIVE: 'live'>)
+        >>> EventSet(registration.events) == EventSet.IN | EventSet.ERROR | EventSet.HANG_UP
+        True
+        """
+        # The guard holds the number: it cannot be closed, and given to
+        # another file, while /proc is read.
+        fd = lib.epy_fd_enter(self._f)
+        if fd < 0:
+            raise self._error(fd)
+        try:
+            return _fdinfo.read_registrations(fd)
+        finally:
+            lib.epy_fd_leave(self._f)
+
     # -- waiting -------------------------------------------------------------
 
     def wait(self, timeout: int, events: EventArray, sigmask: Iterable[int] | None = None) -> int:
@@ -358,10 +399,9 @@ class Epoll(FdObject):
         """
         if sigmask is None:
             try:
-                bound = (
-                    events._bound is self._f
-                    and type(timeout) is int
-                    and timeout == events._timeout
+                bound = events._bound is self._f and (
+                    timeout is events._timeout
+                    or (type(timeout) is int and timeout == events._timeout)
                 )
             except AttributeError:
                 bound = False
@@ -431,7 +471,11 @@ class Epoll(FdObject):
         """
         try:
             if not (
-                events._bound is self._f and type(timeout) is int and timeout == events._timeout
+                events._bound is self._f
+                and (
+                    timeout is events._timeout
+                    or (type(timeout) is int and timeout == events._timeout)
+                )
             ):
                 self._bind(timeout, events)
         except AttributeError:

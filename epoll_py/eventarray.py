@@ -33,7 +33,8 @@ What ``Epoll`` may touch
 ``Epoll`` (and only it) reads ``_state`` (the C ``struct epy_wait_state``
 it hands to ``epy_wait``), ``_bound`` and ``_timeout`` (which epoll struct
 and which timeout, in milliseconds, the state holds: ``_bind`` sets them,
-``_unbind_timeout`` forgets the timeout after a wait rewrote it), and
+``_unbind_timeout`` forgets the timeout after a wait rewrote it; ``_timeout``
+is always an exact ``int`` or ``_UNBOUND``), and
 ``_pair_views``/``_views`` (the iterators' sources, by count), and calls
 ``_iterate``.  Nothing else reaches inside; ``compat.epoll`` sets
 ``_state.maxevents``.
@@ -60,6 +61,9 @@ _VIEW_CACHE = 1024
 
 #: How C packs one ready event in ``pairs``: data (u64), events (u32).
 PAIR = struct.Struct("=QI")
+#: ``_timeout`` when the state holds no timeout a caller passed: an object no
+#: caller has, so it is never identical, nor equal, to a timeout.
+_UNBOUND = object()
 #: ``iter_unpack`` is the cheaper iterator below this many events (CPython).
 UNPACK_BELOW = 0 if _PYPY else 8
 
@@ -128,7 +132,7 @@ class EventArray(Sequence[EpollEvent]):
         # skips rebinding when both are the same.  Keeping the bound struct
         # here also keeps it alive while state.ep points to it.
         self._bound: Any = None
-        self._timeout: int | None = None
+        self._timeout: object = _UNBOUND
         self._data_view: Sequence[int]
         self._events_view: Sequence[int]
         if _PYPY:
@@ -186,7 +190,7 @@ class EventArray(Sequence[EpollEvent]):
 
     def _unbind_timeout(self) -> None:
         """Forget the cached timeout (after a retry changed state.timeout)."""
-        self._timeout = None
+        self._timeout = _UNBOUND
 
     def __len__(self) -> int:
         """The capacity: the most events one wait can return.
