@@ -432,6 +432,7 @@ int epy_ctl_target(struct epy_fd *ep, int op, struct epy_fd *target, uint32_t ev
 int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, int *done)
 {
     int i, epfd, rc = 0;
+    *done = 0;
     for (i = 0; i < n; i++) {
         if (!epy_is_op(entries[i].op)) {
             *done = i;
@@ -439,12 +440,31 @@ int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, 
         }
     }
     epfd = epy_fd_enter(ep);
-    if (epfd < 0) {
-        *done = 0;
+    if (epfd < 0)
         return epfd;
-    }
     for (i = 0; i < n && rc == 0; i++)
         rc = epy_ctl_on(epfd, entries[i].op, entries[i].fd, entries[i].events, entries[i].data);
+    epy_fd_leave(ep);
+    *done = rc == 0 ? n : i - 1;
+    return rc;
+}
+
+/* The same for columns, as epy_ctl_many.
+   SAFETY: fds holds n ints, and events and data, unless NULL, n values each
+   (Python checks every length); *done is one int. */
+int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
+                    const uint32_t *events, uint32_t events_all, const uint64_t *data, int *done)
+{
+    int i, epfd, rc = 0;
+    *done = 0;
+    if (!epy_is_op(op))
+        return -EPY_EBADOP;
+    epfd = epy_fd_enter(ep);
+    if (epfd < 0)
+        return epfd;
+    for (i = 0; i < n && rc == 0; i++)
+        rc = epy_ctl_on(epfd, op, fds[i], events ? events[i] : events_all,
+                        data ? data[i] : (uint64_t)(int64_t)fds[i]);
     epy_fd_leave(ep);
     *done = rc == 0 ? n : i - 1;
     return rc;

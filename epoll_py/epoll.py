@@ -48,7 +48,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
-from . import _batch, _busypoll, _checks, _fdinfo
+from . import _batch, _busypoll, _checks, _columns, _fdinfo
 from ._busypoll import BusyPoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
@@ -333,6 +333,71 @@ class Epoll(FdObject):
             if rc == _ECLOSED:
                 raise self._error(rc)
             raise _batch.ctl_many_error(-rc, index, count)
+
+    def add_many(self, fds: Any, events: Any = EventSet.IN, data: Any = None) -> None:
+        """Watch many fds in one call into C: the column form of :meth:`add`.
+
+        ``fds``: a sequence of fd numbers, or a buffer of C ``int``
+        (``array("i")``, a NumPy ``int32`` array, a memoryview), passed to C
+        without a copy.  ``events``: one mask for all, or a sequence or
+        buffer of ``uint32`` (``"I"``), one per fd.  ``data``: ``None``
+        (each fd's data is the fd), or a sequence or buffer of ``uint64``
+        (``"Q"``).  Every value is checked before any is applied; if the
+        kernel refuses one, a :class:`CtlManyError` names its index, the fds
+        before it stay registered and the ones after it are not tried.
+
+        >>> from array import array
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many(array("i", [a.fileno(), b.fileno()]), EventSet.OUT, data=[1, 2])
+        ...     sorted(data for data, _ in ep.wait_ready(0, EventArray(4)))
+        [1, 2]
+        """
+        self._ctl_columns(_ADD, fds, events, data)
+
+    def modify_many(self, fds: Any, events: Any, data: Any = None) -> None:
+        """Change many registrations in one call: the column form of :meth:`modify`.
+
+        The arguments are as for :meth:`add_many`.
+
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many([a.fileno(), b.fileno()], EventSet.IN)
+        ...     ep.modify_many([a.fileno(), b.fileno()], [EventSet.OUT, EventSet.IN])
+        ...     [mask for _, mask in ep.wait_ready(0, EventArray(4))] == [EventSet.OUT]
+        True
+        """
+        self._ctl_columns(_MODIFY, fds, events, data)
+
+    def delete_many(self, fds: Any) -> None:
+        """Remove many fds in one call: the column form of :meth:`delete`.
+
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many([a.fileno(), b.fileno()], EventSet.OUT)
+        ...     ep.delete_many([a.fileno(), b.fileno()])
+        ...     ep.wait(0, EventArray(4))
+        0
+        """
+        self._ctl_columns(_DELETE, fds, 0, None)
+
+    def _ctl_columns(self, op: int, fds: object, events: object, data: object) -> None:
+        columns = _columns.Columns(fds, events, data)
+        done = ffi.new("int *")
+        rc = lib.epy_ctl_columns(
+            self._f,
+            op,
+            columns.fds,
+            columns.count,
+            columns.events,
+            columns.events_all,
+            columns.data,
+            done,
+        )
+        if rc < 0:
+            if rc == _ECLOSED:
+                raise self._error(rc)
+            raise _batch.ctl_many_error(-rc, done[0], columns.count)
 
     # -- the kernel's view -----------------------------------------------------
 
