@@ -36,13 +36,15 @@ from typing import Any
 
 from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
 from ._epoll import lib
-from .epoll import Epoll
+from .epoll import Epoll, _retry_wait
 from .event import EventSet
-from .eventarray import MAX_CAPACITY, EventArray
+from .eventarray import MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray, _iter_pairs
 
 __all__ = ["epoll"]
 
 _EPOLL_CLOEXEC = lib.EPOLL_CLOEXEC
+_epy_wait = lib.epy_wait
+_unpack_pair = PAIR.unpack
 _FD_SETSIZE = 1024
 _DEFAULT_MASK = int(EventSet.IN | EventSet.PRIORITY | EventSet.OUT)
 _CLOSED = "I/O operation on closed epoll object"
@@ -144,19 +146,25 @@ class epoll:
     >>> os.close(r); os.close(w)
     """
 
-    __slots__ = ("__weakref__", "_epoll", "_events", "_foreign")
+    __slots__ = (
+        "__weakref__",
+        "_epoll",
+        "_events",
+        "_foreign",
+        "_maxevents",
+        "_seconds",
+        "_seconds_type",
+    )
 
     def __init__(self, sizehint: int = -1, flags: int = 0) -> None:
         self._epoll: Epoll | None = None
-        # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
-        self._foreign = False
+        self._setup(foreign=False)
         hint = _c_int(sizehint)
         checked_flags = _c_int(flags)
         if hint != -1 and hint <= 0:
             raise ValueError("negative sizehint")
         if checked_flags and checked_flags != _EPOLL_CLOEXEC:
             raise OSError("invalid flags")
-        self._events = EventArray(_FD_SETSIZE - 1)
         self._epoll = Epoll()
 
     @classmethod
@@ -180,10 +188,19 @@ class epoll:
             # raises OSError from an errno nothing has set.
             raise OSError(0, "Error")
         self = cls.__new__(cls)
-        self._events = EventArray(_FD_SETSIZE - 1)
-        self._foreign = True
+        self._setup(foreign=True)
         self._epoll = Epoll.fromfd(number)
         return self
+
+    def _setup(self, foreign: bool) -> None:
+        # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
+        self._foreign = foreign
+        self._events = EventArray(_FD_SETSIZE - 1)
+        # The last poll's maxevents, and timeout with its type and its value
+        # in milliseconds: a poll with the same ones skips converting them.
+        self._maxevents: object = -1
+        self._seconds: object = None
+        self._seconds_type: type = _Never  # the first poll binds the array
 
     def _live(self) -> Epoll:
         if self._epoll is None or self._epoll.closed:
@@ -282,18 +299,57 @@ class epoll:
         ...     ep.poll(timeout=0.001, maxevents=4)
         []
         """
-        ep = self._live()
-        ms = -1 if timeout is None else _timeout_ms(timeout)
-        events = self._bounded(maxevents)
-        if not self._foreign:
-            # register() stores the fd as the data: it is data.fd already.
-            return list(ep.wait_ready(ms, events))
-        # An adopted epoll may hold entries registered by someone else:
-        # report data.fd, the low 32 bits, as the standard library does.
-        return [(_data_fd(data), mask) for data, mask in ep.wait_ready(ms, events)]
+        # The same timeout (type and value) and maxevents as the last poll
+        # need no conversion: Twisted's reactor polls with the same ones
+        # while idle, and asyncio-free loops with a constant.
+        if type(timeout) is not self._seconds_type or timeout != self._seconds:
+            self._set_timeout(timeout)
+        if type(maxevents) is not int or maxevents != self._maxevents:
+            self._set_maxevents(maxevents)
+        events = self._events
+        # The wait itself, as Epoll.wait does it on its fast path, but in
+        # this frame: a call saved is a sixth of an idle poll.
+        n: int = _epy_wait(events._state)
+        if n <= 0:
+            if n == 0:
+                return []
+            n = self._wait_failed(n)
+        # EventArray._iterate(n) inlined, as in Epoll.wait_ready: a call
+        # costs as much as the rest.
+        if n < UNPACK_BELOW:  # few events (never on PyPy): the packed pairs
+            pairs = events._pair_views[n]
+            ready = [_unpack_pair(pairs)] if n == 1 else list(_iter_pairs(pairs))
+        else:
+            try:
+                views = events._views[n]
+            except IndexError:  # n beyond the view cache
+                views = None
+            ready = list(events._iterate(n) if views is None else zip(*views))
+        if self._foreign:
+            # An adopted epoll may hold entries registered by someone else:
+            # report data.fd, the low 32 bits, as the standard library does.
+            # (register() stores the fd as the data: it is data.fd already.)
+            return [(_data_fd(data), mask) for data, mask in ready]
+        return ready
 
-    def _bounded(self, maxevents: object) -> EventArray:
-        """The array, grown if needed, with ``maxevents`` as the kernel's bound."""
+    def _set_timeout(self, timeout: object) -> None:
+        ep = self._live()  # select.epoll says so before any argument error
+        milliseconds = -1 if timeout is None else _timeout_ms(timeout)
+        self._events._bind(ep._f, milliseconds)
+        cached = type(timeout) in (float, int, type(None))  # exact, immutable types
+        self._seconds_type = type(timeout) if cached else _Never
+        self._seconds = timeout
+
+    def _wait_failed(self, rc: int) -> int:
+        """EINTR (retried with the time left) or closed; as Epoll.wait."""
+        ep = self._epoll
+        assert ep is not None
+        self._seconds_type = _Never  # a retry rewrites the bound timeout
+        return ep._wait_failed(rc, self._events, _retry_wait)
+
+    def _set_maxevents(self, maxevents: object) -> None:
+        """Check maxevents; grow the array if needed; make it the kernel's bound."""
+        ep = self._live()
         count = _c_int(maxevents)
         if count == -1:
             count = _FD_SETSIZE - 1
@@ -302,14 +358,16 @@ class epoll:
         elif count > _EP_MAX_EVENTS:
             raise os_error(errno.EINVAL)  # what epoll_wait answers
         events = self._events
-        if count > len(events) and len(events) < _MAX_CAPACITY:
-            capacity = len(events)
+        capacity = len(events)
+        if count > capacity and capacity < _MAX_CAPACITY:
             while capacity < count and capacity < _MAX_CAPACITY:
                 capacity *= 2
+            timeout = events._state.timeout
             events = self._events = EventArray(min(capacity, _MAX_CAPACITY))
+            events._bind(ep._f, timeout)
         # SAFETY: 1 <= maxevents <= capacity, which the C wait relies on.
         events._state.maxevents = min(count, len(events))
-        return events
+        self._maxevents = maxevents if type(maxevents) is int else None
 
     def __enter__(self) -> epoll:
         """Return self; raises ValueError if closed.
@@ -338,6 +396,10 @@ class epoll:
         # The C type's tp_name; a subclass's is its own name.
         name = "select.epoll" if type(self) is epoll else type(self).__name__
         raise TypeError(f"cannot pickle {name!r} object")
+
+
+class _Never:
+    """A type no timeout has: a timeout of any other type is converted anew."""
 
 
 def _data_fd(data: int) -> int:
