@@ -255,7 +255,7 @@ class epoll:
         """
         number = _fd(fd)
         mask = _mask(eventmask)
-        self._live().add(number, mask, number)
+        self._live().add(number, mask)  # data: the fd
 
     def modify(self, fd: FileDescriptorLike, eventmask: int) -> None:
         """Modify event mask for a registered file descriptor.
@@ -271,7 +271,7 @@ class epoll:
         """
         number = _fd(fd)
         mask = _mask(eventmask)
-        self._live().modify(number, mask, number)
+        self._live().modify(number, mask)  # data: the fd
 
     def unregister(self, fd: FileDescriptorLike) -> None:
         """Remove a registered file descriptor from the epoll object.

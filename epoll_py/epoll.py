@@ -189,7 +189,17 @@ class Epoll(FdObject):
         ...     arr[0].fd == efd.fileno(), arr[0].event_set == EventSet.OUT
         (True, True)
         """
-        self._register(_ADD, _epy_add_fd, fd, events, data)
+        # Written out, as in modify(): a shared helper would be one more call
+        # on the path every selector registration takes.
+        if data is None and isinstance(fd, int) and isinstance(events, int):
+            try:
+                rc = _epy_add_fd(self._f, fd, events)
+            except OverflowError:
+                rc = self._register_checked(_ADD, fd, events, data)
+        else:
+            rc = self._register_checked(_ADD, fd, events, data)
+        if rc < 0:
+            raise self._error(rc)
 
     def modify(
         self,
@@ -209,33 +219,18 @@ class Epoll(FdObject):
         ...     ep.wait(0, arr), arr[0].data
         (1, 99)
         """
-        self._register(_MODIFY, _epy_mod_fd, fd, events, data)
-
-    def _register(
-        self,
-        op: int,
-        call_with_fd_as_data: Callable[[Any, int, int], int],
-        fd: object,
-        events: object,
-        data: object,
-    ) -> None:
-        """add and modify: C at once for int arguments, else ``_ctl_to``."""
-        if isinstance(fd, int) and isinstance(events, int):
+        if data is None and isinstance(fd, int) and isinstance(events, int):
             try:
-                if data is None:
-                    rc = call_with_fd_as_data(self._f, fd, events)
-                elif isinstance(data, int):
-                    rc = _epy_ctl(self._f, op, fd, events, data)
-                else:
-                    rc = self._register_checked(op, fd, events, data)
+                rc = _epy_mod_fd(self._f, fd, events)
             except OverflowError:
-                rc = self._register_checked(op, fd, events, data)
+                rc = self._register_checked(_MODIFY, fd, events, data)
         else:
-            rc = self._register_checked(op, fd, events, data)
+            rc = self._register_checked(_MODIFY, fd, events, data)
         if rc < 0:
             raise self._error(rc)
 
     def _register_checked(self, op: int, fd: object, events: object, data: object) -> int:
+        """add and modify, given anything but an int fd and mask and no data."""
         mask = _checks.u32(events, "events")
         return self._ctl_to(op, fd, mask, None if data is None else _checks.u64(data, "data"))
 
