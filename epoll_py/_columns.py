@@ -33,6 +33,7 @@ from typing import Any, cast
 from . import _checks
 from ._epoll import ffi
 
+_PYPY = sys.implementation.name == "pypy"
 # Struct format codes of each C type, without a byte-order prefix.
 _NATIVE = "<" if sys.byteorder == "little" else ">"
 _KINDS = {
@@ -110,6 +111,8 @@ def _converted(values: object, name: str, code: str) -> array[int]:
         raise TypeError(
             f"{name} must be a sequence or buffer of ints, not {type(values).__name__}"
         )
+    if _PYPY:  # its array() truncates __int__ objects; its JIT compiles the loop
+        return array(code, _checked(values, name))
     items = cast("Iterable[int]", values)  # array() says if it is not
     try:
         if sys.version_info < (3, 10):  # array() truncates __int__ objects there
@@ -118,12 +121,12 @@ def _converted(values: object, name: str, code: str) -> array[int]:
                 return array(code, items)
         return array(code, items)
     except (TypeError, OverflowError, DeprecationWarning):
-        _explain(values, name)
-        raise  # _explain raises for every value array() refuses
+        _checked(values, name)
+        raise  # _checked raises for every value array() refuses
 
 
-def _explain(values: object, name: str) -> None:
-    """Raise the precise error for the first value of ``values`` that is bad."""
+def _checked(values: object, name: str) -> list[int]:
+    """The values as ints in the column's range, or the error for the first bad one."""
     try:
         items = list(values)  # type: ignore[call-overload]
     except TypeError:
@@ -131,5 +134,4 @@ def _explain(values: object, name: str) -> None:
             f"{name} must be a sequence or buffer of ints, not {type(values).__name__}"
         ) from None
     low, high = _RANGES[name]
-    for index, value in enumerate(items):
-        _checks.in_range(value, f"{name}[{index}]", low, high)
+    return [_checks.in_range(value, f"{name}[{i}]", low, high) for i, value in enumerate(items)]
