@@ -18,7 +18,7 @@ import socket
 import time
 
 import pytest
-from conftest import in_epoll_wait, is_open, wait_in_thread, wait_until
+from helpers import in_epoll_wait, is_open, wait_in_thread, wait_until
 
 from epoll_py import compat
 from epoll_py._epoll import lib
@@ -97,8 +97,8 @@ def test_constructor_arguments(args) -> None:
 
 def test_constructor_keywords() -> None:
     both(lambda cls: cls(sizehint=8, flags=0), lambda ep: ep.closed)
-    assert outcome(lambda: compat.epoll(size=1))[0] is TypeError
-    assert outcome(lambda: select.epoll(size=1))[0] is TypeError
+    assert outcome(lambda: compat.epoll(size=1))[0] is TypeError  # type: ignore[call-arg]
+    assert outcome(lambda: select.epoll(size=1))[0] is TypeError  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,7 @@ def test_fromfd_odd_numbers(fd) -> None:
 
 def test_fromfd_of_an_object_with_fileno() -> None:
     with select.epoll() as owner:
-        assert_same(lambda: select.epoll.fromfd(owner), lambda: compat.epoll.fromfd(owner))
+        assert_same(lambda: select.epoll.fromfd(owner), lambda: compat.epoll.fromfd(owner))  # type: ignore[arg-type]
 
 
 def test_close_of_an_adopted_fd_that_was_not_open_is_silent() -> None:

@@ -22,9 +22,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from conftest import in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
+from helpers import in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
 
 from epoll_py import (
     EFD_NONBLOCK,
@@ -474,7 +475,7 @@ def _non_integers() -> list[object]:
 
 
 @pytest.mark.parametrize("value", _non_integers(), ids=repr)
-def test_no_path_truncates_a_non_integer(value: object) -> None:
+def test_no_path_truncates_a_non_integer(value: Any) -> None:
     with Epoll() as ep, EventFd() as efd:
         fd = efd.fileno()
         calls = [
@@ -500,7 +501,7 @@ def test_the_standard_library_refuses_the_same_non_integers() -> None:
 
     for value in _non_integers():
         with select.epoll() as ep, pytest.raises(TypeError):
-            ep.register(value)
+            ep.register(value)  # type: ignore[arg-type]
 
 
 def test_bools_are_ints_on_every_path() -> None:

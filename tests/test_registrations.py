@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
-from conftest import is_open
+from helpers import is_open
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -150,7 +150,7 @@ def test_select_epoll_leaves_the_high_data_bits_unset_not_zero() -> None:
 def test_every_epoll_kind_is_read() -> None:
     with EventFd() as efd:
         for make in (Epoll, select.epoll, compat_epoll, epoll_py.EpollSelector):
-            with make() as ep:  # type: ignore[attr-defined]
+            with make() as ep:
                 if isinstance(ep, selectors.BaseSelector):
                     ep.register(efd, selectors.EVENT_READ)
                 elif isinstance(ep, Epoll):
@@ -455,7 +455,7 @@ def test_a_renumbered_file_object(selector, pair) -> None:
             self.number = a.fileno()
 
         def fileno(self) -> int:
-            return self.number
+            return int(self.number)
 
     thing = Renumbered()
     selector.unregister(a)

@@ -12,12 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import collect, in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
+from helpers import collect, in_epoll_wait, is_open, open_fds, wait_in_thread, wait_until
 
 from epoll_py import EFD_NONBLOCK, Epoll, EventArray, EventFd, EventSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from support import InterestList
+from support import InterestList  # type: ignore[import-not-found]  # benchmarks/, on sys.path above
 
 HANDOFFS = 100_000
 FD_BITS = 20  # data = handoff number << FD_BITS | fd
