@@ -21,6 +21,8 @@ INSTALLED := $(VENV)/.installed
 BENCH_TOOLS := $(VENV)/.bench-tools
 LINT_TOOLS := $(VENV)/.lint-tools
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Our C builds with -Wall -Wextra -Werror here (build_epoll.py).
+export EPOLL_PY_WERROR := 1
 
 .PHONY: install test bench lint docs clean fuzz asan test-all
 
