@@ -53,6 +53,7 @@ _RANGES = {
 class Columns:
     """The columns of one batch, checked and laid out for C.
 
+    >>> from epoll_py._columns import Columns, ffi
     >>> columns = Columns([3, 4], 1, None)
     >>> columns.count, columns.events == ffi.NULL, columns.events_all, columns.data == ffi.NULL
     (2, True, 1, True)

@@ -78,6 +78,7 @@ _LINE = re.compile(
 class TargetState(enum.Enum):
     """What the fd number of a registration names now.
 
+    >>> from epoll_py import TargetState
     >>> TargetState.CLOSED.value
     'closed'
     """
@@ -105,6 +106,7 @@ class Registration(NamedTuple):
     ``ino``, ``dev`` (as ``os.stat().st_dev``) and ``pos`` describe that
     file, ``None`` before Linux 4.13.
 
+    >>> from epoll_py._fdinfo import read_registrations
     >>> import os
     >>> from epoll_py import Epoll, EventSet
     >>> r, w = os.pipe()
@@ -143,6 +145,7 @@ def parse_fdinfo(text: str) -> list[_Line]:
     Both formats parse: Linux 4.13's and the older one without ``pos``,
     ``ino`` and ``sdev``.
 
+    >>> from epoll_py._fdinfo import parse_fdinfo
     >>> text = '''pos:\\t0
     ... flags:\\t02000002
     ... tfd:        5 events:       19 data:                5  pos:0 ino:c sdev:10
@@ -180,6 +183,7 @@ def read_registrations(epfd: int, *, proc: str = _PROC) -> list[Registration]:
     if it is not mounted, ``EBADF`` if ``epfd`` is not open, ``ValueError``
     if it is not an epoll.  The caller keeps ``epfd`` open while this runs.
 
+    >>> from epoll_py._fdinfo import read_registrations
     >>> from epoll_py import Epoll
     >>> with Epoll() as ep:
     ...     read_registrations(ep.fileno())

@@ -28,6 +28,8 @@ _T = TypeVar("_T")
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A new ``SelectorEventLoop`` on an :class:`EpollSelector`.
 
+    >>> import asyncio
+    >>> from epoll_py.asyncio import new_event_loop
     >>> loop = new_event_loop()
     >>> loop.run_until_complete(asyncio.sleep(0, result="done"))
     'done'
@@ -41,6 +43,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """The default policy, with loops made by :func:`new_event_loop`.
 
+    >>> from epoll_py.asyncio import EventLoopPolicy
     >>> policy = EventLoopPolicy()
     >>> loop = policy.new_event_loop()
     >>> type(loop._selector).__name__
@@ -56,6 +59,8 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 def run(main: Coroutine[Any, Any, _T], *, debug: bool | None = None) -> _T:
     """``asyncio.run(main)`` on an epoll_py loop, on every supported Python.
 
+    >>> import asyncio
+    >>> from epoll_py.asyncio import run
     >>> async def answer():
     ...     await asyncio.sleep(0)
     ...     return 42

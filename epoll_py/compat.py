@@ -137,6 +137,7 @@ class epoll:
     ``sizehint`` is ignored by the kernel; ``flags`` may be 0 or
     ``EPOLL_CLOEXEC`` (the fd is close-on-exec either way).
 
+    >>> from epoll_py.compat import epoll
     >>> import os, select
     >>> r, w = os.pipe()
     >>> with epoll() as ep:
@@ -173,6 +174,8 @@ class epoll:
 
         As in the standard library, -1 makes a new epoll instead.
 
+        >>> import copy
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> with epoll() as original:
         ...     copy = epoll.fromfd(os.dup(original.fileno()))
@@ -211,6 +214,7 @@ class epoll:
     def closed(self) -> bool:
         """True if the epoll handler is closed.
 
+        >>> from epoll_py.compat import epoll
         >>> ep = epoll()
         >>> ep.close()
         >>> ep.closed
@@ -223,6 +227,7 @@ class epoll:
 
         It never raises, not even for an adopted fd that was not open.
 
+        >>> from epoll_py.compat import epoll
         >>> ep = epoll()
         >>> ep.close(); ep.close()
         """
@@ -232,6 +237,7 @@ class epoll:
     def fileno(self) -> int:
         """Return the epoll control file descriptor.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.fileno() >= 0
         True
@@ -243,6 +249,7 @@ class epoll:
 
         The default eventmask is ``EPOLLIN | EPOLLPRI | EPOLLOUT``.
 
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -260,6 +267,7 @@ class epoll:
     def modify(self, fd: FileDescriptorLike, eventmask: int) -> None:
         """Modify event mask for a registered file descriptor.
 
+        >>> from epoll_py.compat import epoll
         >>> import os, select
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -276,6 +284,7 @@ class epoll:
     def unregister(self, fd: FileDescriptorLike) -> None:
         """Remove a registered file descriptor from the epoll object.
 
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -295,6 +304,7 @@ class epoll:
         ``maxevents`` caps the events returned (-1: ``FD_SETSIZE - 1``).
         Returns a list of ``(fd, events)``.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.poll(timeout=0.001, maxevents=4)
         []
@@ -372,6 +382,7 @@ class epoll:
     def __enter__(self) -> epoll:
         """Return self; raises ValueError if closed.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.closed
         False
@@ -386,6 +397,7 @@ class epoll:
     def __reduce__(self) -> Any:
         """Not picklable, like the original.
 
+        >>> from epoll_py.compat import epoll
         >>> import pickle
         >>> with epoll() as ep:
         ...     pickle.dumps(ep)

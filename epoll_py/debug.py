@@ -62,6 +62,7 @@ def registrations(epoll: FileDescriptorLike) -> list[Registration]:
     kernel holds, and whether that fd still names the registered file.
     ``OSError`` naming ``/proc`` where it is not mounted.
 
+    >>> from epoll_py.debug import registrations
     >>> import os, select
     >>> r, w = os.pipe()
     >>> ep = select.epoll()
@@ -91,6 +92,7 @@ def check_epoll(
     such as Twisted's ``_reads`` and ``_writes``), also every fd missing on
     either side and every mask that differs.  An empty list: no difference.
 
+    >>> from epoll_py.debug import check_epoll
     >>> import os, select
     >>> r, w = os.pipe()
     >>> ep = select.epoll()
@@ -118,6 +120,7 @@ def check_selector(selector: selectors.BaseSelector) -> list[str]:
     closed or renumbered since it was registered.  ``ValueError`` if the
     selector is closed, ``TypeError`` if it is not epoll-based.
 
+    >>> from epoll_py.debug import check_selector
     >>> import os, socket, selectors, textwrap
     >>> a, b = socket.socketpair()
     >>> selector = selectors.EpollSelector()

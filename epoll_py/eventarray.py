@@ -78,6 +78,7 @@ class EventArray(Sequence[EpollEvent]):
 
     Use one ``EventArray`` per waiting thread: a wait overwrites its slots.
 
+    >>> from epoll_py import EventArray
     >>> arr = EventArray(64)
     >>> len(arr)
     64
@@ -162,6 +163,7 @@ class EventArray(Sequence[EpollEvent]):
         index it in the loop: it is the same object for the array's lifetime.
 
         >>> import epoll_py
+        >>> from epoll_py import EventArray
         >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
         ...     ep.add(efd, epoll_py.EventSet.OUT, data=11)
         ...     arr = EventArray(4)
@@ -175,6 +177,7 @@ class EventArray(Sequence[EpollEvent]):
     def events(self) -> Sequence[int]:
         """The ``events`` mask of every slot as a flat sequence of ``int`` (u32).
 
+        >>> from epoll_py import EventArray
         >>> arr = EventArray(2)
         >>> list(arr.events)
         [0, 0]
@@ -195,6 +198,7 @@ class EventArray(Sequence[EpollEvent]):
     def __len__(self) -> int:
         """The capacity: the most events one wait can return.
 
+        >>> from epoll_py import EventArray
         >>> len(EventArray(8))
         8
         """
@@ -211,6 +215,7 @@ class EventArray(Sequence[EpollEvent]):
 
         Negative indices and slices work as for a list.
 
+        >>> from epoll_py import EventArray
         >>> arr = EventArray(4)
         >>> arr[-1], len(arr[1:3])
         (EpollEvent(events=0, data=0), 2)
@@ -230,6 +235,7 @@ class EventArray(Sequence[EpollEvent]):
     def __iter__(self) -> Iterator[EpollEvent]:
         """Every slot, ready or not, as :class:`EpollEvent` values.
 
+        >>> from epoll_py import EventArray
         >>> sum(1 for _ in EventArray(3))
         3
         """
@@ -242,6 +248,7 @@ class EventArray(Sequence[EpollEvent]):
         ``n`` is what :meth:`Epoll.wait` returned.  No :class:`EpollEvent` is
         built.  :meth:`Epoll.wait_ready` waits and does this in one call.
 
+        >>> from epoll_py import EventArray
         >>> import epoll_py
         >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
         ...     ep.add(efd, epoll_py.EventSet.OUT, data=7)
@@ -288,6 +295,7 @@ class EventArray(Sequence[EpollEvent]):
     def __repr__(self) -> str:
         """Shows the capacity.
 
+        >>> from epoll_py import EventArray
         >>> EventArray(16)
         EventArray(16)
         """
@@ -296,6 +304,7 @@ class EventArray(Sequence[EpollEvent]):
     def __reduce__(self) -> Any:
         """An EventArray is a buffer tied to C state; it cannot be pickled.
 
+        >>> from epoll_py import EventArray
         >>> import pickle
         >>> pickle.dumps(EventArray(1))
         Traceback (most recent call last):

@@ -81,6 +81,7 @@ class _SelectorMapping(Mapping[FileDescriptorLike, SelectorKey]):
 class EpollSelector(selectors.BaseSelector):
     """An epoll selector: ``selectors.EpollSelector``'s contract, epoll_py's speed.
 
+    >>> from epoll_py import EpollSelector
     >>> import socket, selectors
     >>> a, b = socket.socketpair()
     >>> with EpollSelector() as selector:
@@ -116,6 +117,7 @@ class EpollSelector(selectors.BaseSelector):
         if it is already registered, and the kernel's ``OSError`` if epoll
         refuses it; in every case nothing is left registered.
 
+        >>> from epoll_py import EpollSelector
         >>> import socket, selectors
         >>> a, b = socket.socketpair()
         >>> with EpollSelector() as selector:
@@ -137,6 +139,7 @@ class EpollSelector(selectors.BaseSelector):
     def unregister(self, fileobj: FileDescriptorLike) -> SelectorKey:
         """Stop watching ``fileobj``; works even after it was closed.
 
+        >>> from epoll_py import EpollSelector
         >>> import socket, selectors
         >>> a, b = socket.socketpair()
         >>> selector = EpollSelector()
@@ -162,6 +165,7 @@ class EpollSelector(selectors.BaseSelector):
         If epoll refuses the change, the file is unregistered and the error
         raised, as the standard library does: never half-registered.
 
+        >>> from epoll_py import EpollSelector
         >>> import socket, selectors
         >>> a, b = socket.socketpair()
         >>> with EpollSelector() as selector:
@@ -196,6 +200,7 @@ class EpollSelector(selectors.BaseSelector):
         millisecond so that it never returns early.  Returns ``(key, events)``
         pairs.  Signals are handled as in the standard library (PEP 475).
 
+        >>> from epoll_py import EpollSelector
         >>> with EpollSelector() as selector:
         ...     selector.select(0)
         []
@@ -225,6 +230,7 @@ class EpollSelector(selectors.BaseSelector):
     def close(self) -> None:
         """Close the epoll fd and forget every registration.
 
+        >>> from epoll_py import EpollSelector
         >>> selector = EpollSelector()
         >>> selector.close()
         >>> selector.get_map() is None
@@ -239,6 +245,7 @@ class EpollSelector(selectors.BaseSelector):
     def get_map(self) -> Optional[Mapping[FileDescriptorLike, SelectorKey]]:  # type: ignore[override]
         """A read-only mapping of file objects to keys; ``None`` once closed.
 
+        >>> from epoll_py import EpollSelector
         >>> with EpollSelector() as selector:
         ...     len(selector.get_map())
         0
@@ -248,6 +255,7 @@ class EpollSelector(selectors.BaseSelector):
     def fileno(self) -> int:
         """The epoll file descriptor.
 
+        >>> from epoll_py import EpollSelector
         >>> with EpollSelector() as selector:
         ...     selector.fileno() >= 0
         True

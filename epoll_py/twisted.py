@@ -53,6 +53,7 @@ def reactor_class() -> type[EPollReactor]:
     Instantiating it does not install it: that is :func:`install`'s job, and
     an instance that is not installed can still run in a test.
 
+    >>> from epoll_py.twisted import reactor_class
     >>> from epoll_py.compat import epoll
     >>> reactor = reactor_class()()
     >>> isinstance(reactor._poller, epoll)
