@@ -50,6 +50,8 @@ _DEFAULT_MASK = int(EventSet.IN | EventSet.PRIORITY | EventSet.OUT)
 _CLOSED = "I/O operation on closed epoll object"
 _NS_PER_SECOND = 1_000_000_000
 _MAX_NS = 2**63 - 1
+#: Below this, seconds as a float are milliseconds that fit in a C int.
+_MAX_EXACT_SECONDS = 2_000_000.0
 #: The array grows to this many slots at most (36 bytes each).
 _MAX_CAPACITY = 65536
 #: Above this the kernel refuses maxevents (INT_MAX / sizeof(struct epoll_event)).
@@ -149,6 +151,7 @@ class epoll:
 
     __slots__ = (
         "__weakref__",
+        "_capacity",
         "_epoll",
         "_events",
         "_foreign",
@@ -199,6 +202,7 @@ class epoll:
         # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
         self._foreign = foreign
         self._events = EventArray(_FD_SETSIZE - 1)
+        self._capacity = _FD_SETSIZE - 1
         # The last poll's maxevents, and timeout with its type and its value
         # in milliseconds: a poll with the same ones skips converting them.
         self._maxevents: object = -1
@@ -314,8 +318,12 @@ class epoll:
         # while idle, and asyncio-free loops with a constant.
         if type(timeout) is not self._seconds_type or timeout != self._seconds:
             self._set_timeout(timeout)
-        if type(maxevents) is not int or maxevents != self._maxevents:
-            self._set_maxevents(maxevents)
+        if maxevents != self._maxevents or type(maxevents) is not int:
+            if type(maxevents) is int and 0 < maxevents <= self._capacity:
+                # SAFETY: 1 <= maxevents <= the array's capacity.
+                self._events._state.maxevents = self._maxevents = maxevents
+            else:
+                self._set_maxevents(maxevents)
         events = self._events
         # The wait itself, as Epoll.wait does it on its fast path, but in
         # this frame: a call saved is a sixth of an idle poll.
@@ -343,11 +351,21 @@ class epoll:
         return ready
 
     def _set_timeout(self, timeout: object) -> None:
-        ep = self._live()  # select.epoll says so before any argument error
-        milliseconds = -1 if timeout is None else _timeout_ms(timeout)
-        self._events._bind(ep._f, milliseconds)
-        cached = type(timeout) in (float, int, type(None))  # exact, immutable types
-        self._seconds_type = type(timeout) if cached else _Never
+        """Bind the array to the epoll with ``timeout`` (seconds) in ms."""
+        if type(timeout) is float and 0.0 <= timeout < _MAX_EXACT_SECONDS:
+            # The common case, as _timeout_ms computes it, minus what cannot
+            # go wrong here: finite, not negative, and within int ms.
+            milliseconds = -((-math.ceil(timeout * _NS_PER_SECOND)) // 1_000_000)
+        else:
+            self._live()  # select.epoll says so before any argument error
+            milliseconds = -1 if timeout is None else _timeout_ms(timeout)
+        events = self._events
+        if events._bound is None:
+            ep = self._live()
+            events._bind(ep._f, milliseconds)
+        else:
+            events._state.timeout = milliseconds
+        self._seconds_type = type(timeout) if type(timeout) in _CACHEABLE else _Never
         self._seconds = timeout
 
     def _wait_failed(self, rc: int) -> int:
@@ -375,6 +393,7 @@ class epoll:
             timeout = events._state.timeout
             events = self._events = EventArray(min(capacity, _MAX_CAPACITY))
             events._bind(ep._f, timeout)
+            self._capacity = len(events)
         # SAFETY: 1 <= maxevents <= capacity, which the C wait relies on.
         events._state.maxevents = min(count, len(events))
         self._maxevents = maxevents if type(maxevents) is int else None
@@ -412,6 +431,10 @@ class epoll:
 
 class _Never:
     """A type no timeout has: a timeout of any other type is converted anew."""
+
+
+#: Timeouts of these exact, immutable types are recognised by value.
+_CACHEABLE = (float, int, type(None))
 
 
 def _data_fd(data: int) -> int:
