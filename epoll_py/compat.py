@@ -38,7 +38,7 @@ from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
 from ._epoll import lib
 from .epoll import Epoll, _retry_wait
 from .event import EventSet
-from .eventarray import MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray, _iter_pairs
+from .eventarray import MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray
 
 __all__ = ["epoll"]
 
@@ -332,17 +332,13 @@ class epoll:
             if n == 0:
                 return []
             n = self._wait_failed(n)
-        # EventArray._iterate(n) inlined, as in Epoll.wait_ready: a call
-        # costs as much as the rest.
-        if n < UNPACK_BELOW:  # few events (never on PyPy): the packed pairs
-            pairs = events._pair_views[n]
-            ready = [_unpack_pair(pairs)] if n == 1 else list(_iter_pairs(pairs))
+        if n == 1 and UNPACK_BELOW:  # one event (CPython): the packed pair
+            ready = [_unpack_pair(events._pair_one)]
         else:
             try:
-                views = events._views[n]
-            except IndexError:  # n beyond the view cache
-                views = None
-            ready = list(events._iterate(n) if views is None else zip(*views))
+                ready = list(events._readers[n]())  # one C-level call (see EventArray)
+            except (IndexError, TypeError):  # beyond the cache, or not made yet
+                ready = list(events._iterate(n))
         if self._foreign:
             # An adopted epoll may hold entries registered by someone else:
             # report data.fd, the low 32 bits, as the standard library does.

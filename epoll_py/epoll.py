@@ -56,7 +56,7 @@ from ._fdinfo import Registration
 from ._fdobject import FdObject, adopt_fd, new_fd
 from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
-from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
+from .eventarray import EventArray
 from .waker import Waker
 
 __all__ = ["Epoll", "ns_wait_syscall"]
@@ -541,20 +541,12 @@ class Epoll(FdObject):
         except AttributeError:
             self._bind(timeout, events)  # not an EventArray: raises TypeError
         n: int = _epy_wait(events._state)
-        # EventArray._iterate(n), its common cases inlined: a call costs as
-        # much as the rest.  One comparison sorts out few events and errors
-        # (n < 0); UNPACK_BELOW is 0 on PyPy.
-        if n < UNPACK_BELOW:
-            if n >= 0:
-                return _iter_pairs(events._pair_views[n])
-            return events._iterate(self._wait_failed(n, events, _retry_wait))
+        if n < 0:
+            n = self._wait_failed(n, events, _retry_wait)
         try:
-            views = events._views[n]
-        except IndexError:  # n beyond the view cache
-            views = None
-        if views is None:  # not cached yet, or PyPy
+            return events._readers[n]()  # one C-level call (see EventArray)
+        except (IndexError, TypeError):  # beyond the cache, or not made yet
             return events._iterate(n)
-        return zip(*views)
 
     def _bind(self, timeout: object, events: object) -> None:
         """Check wait's arguments and point the array at this epoll."""

@@ -35,9 +35,11 @@ it hands to ``epy_wait``), ``_bound`` and ``_timeout`` (which epoll struct
 and which timeout, in milliseconds, the state holds: ``_bind`` sets them,
 ``_unbind_timeout`` forgets the timeout after a wait rewrote it; ``_timeout``
 is always an exact ``int`` or ``_UNBOUND``), and
-``_pair_views``/``_views`` (the iterators' sources, by count), and calls
-``_iterate``.  Nothing else reaches inside; ``compat.epoll`` sets
-``_state.maxevents``.
+``_readers`` (by count, what iterates the ready events), and calls
+``_iterate``.  ``compat.epoll`` and ``EpollSelector`` wait the same way in
+their own frames (a call saved is a sixth of a wait); ``compat.epoll``
+also sets ``_state.maxevents`` and unpacks ``_pair_one``, the first packed
+pair.  Nothing else reaches inside.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ from __future__ import annotations
 import platform
 import struct
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from functools import partial
+from typing import Any, Callable, overload
 
 from . import _checks
 from ._epoll import ffi
@@ -93,11 +96,11 @@ class EventArray(Sequence[EpollEvent]):
         "_data_view",
         "_events_view",
         "_mask_c",
-        "_pair_views",
+        "_pair_one",
         "_pairs",
+        "_readers",
         "_state",
         "_timeout",
-        "_views",
     )
 
     def __init__(self, capacity: int) -> None:
@@ -142,16 +145,14 @@ class EventArray(Sequence[EpollEvent]):
         else:
             self._data_view = memoryview(ffi.buffer(self._data_c)).cast("Q").toreadonly()
             self._events_view = memoryview(ffi.buffer(self._mask_c)).cast("I").toreadonly()
-        # SAFETY: buffers over the first n packed pairs, n < UNPACK_BELOW and
-        # n <= capacity; each keeps the cdata array it shows alive.  (cffi
-        # buffers hand out their memory more cheaply than memoryview slices.)
-        self._pair_views = [
-            ffi.buffer(self._pairs, n * PAIR.size) for n in range(min(size, UNPACK_BELOW - 1) + 1)
-        ]
-        # _views_of(n) on CPython: views of the first n slots, made on first
-        # use and kept for n <= _VIEW_CACHE (beyond it, slicing is noise).
-        # Stays all None on PyPy, which iterates the cdata arrays instead.
-        self._views: list[tuple[Sequence[int], Sequence[int]] | None] = [None] * (
+        # SAFETY: the first packed pair (capacity >= 1): compat.epoll unpacks
+        # it alone when one event is ready.
+        self._pair_one = ffi.buffer(self._pairs, PAIR.size)
+        # _readers[n]() iterates (data, events) of the first n slots: one
+        # C-level call (a functools.partial of iter_unpack or zip over views
+        # made for that n), no Python frame.  Made on first use, kept for
+        # n <= _VIEW_CACHE; None until then.
+        self._readers: list[Callable[[], Iterator[tuple[int, int]]] | None] = [None] * (
             min(size, _VIEW_CACHE) + 1
         )
 
@@ -269,28 +270,29 @@ class EventArray(Sequence[EpollEvent]):
     def _iterate(self, count: int) -> Iterator[tuple[int, int]]:
         """``(data, events)`` of the first ``count`` slots (0 <= count <= capacity).
 
-        Epoll.wait_ready inlines the common cases: a call costs as much as
-        the rest.
+        The hot paths call ``_readers[count]()`` themselves and come here only
+        when it is not made yet (``TypeError``: None is not callable) or
+        ``count`` is beyond the cache (``IndexError``).
         """
-        if count < UNPACK_BELOW:
-            return _iter_pairs(self._pair_views[count])
-        if _PYPY:
-            return _cdata_pairs(self._data_c, self._mask_c, count)
-        return zip(*self._views_of(count))
+        if count >= len(self._readers):
+            return self._reader(count)()
+        reader = self._readers[count]
+        if reader is None:
+            reader = self._readers[count] = self._reader(count)
+        return reader()
 
-    def _views_of(self, count: int) -> tuple[Sequence[int], Sequence[int]]:
-        """CPython: views of ``data`` and ``events`` for the first ``count`` slots,
-        cached for small counts so a steady loop builds none."""
-        if count < len(self._views):
-            views = self._views[count]
-            if views is not None:
-                return views
-        # SAFETY: slices of read-only views of buffers self owns, bounded by
-        # 0 <= count <= capacity; a view keeps its buffer alive.
-        views = (self._data_view[:count], self._events_view[:count])
-        if count < len(self._views):
-            self._views[count] = views
-        return views
+    def _reader(self, count: int) -> Callable[[], Iterator[tuple[int, int]]]:
+        """A callable iterating ``(data, events)`` of the first ``count`` slots."""
+        # SAFETY (all three): views and buffers of memory self owns, bounded
+        # by 0 <= count <= capacity; each keeps the cdata array it shows alive.
+        if count < UNPACK_BELOW:
+            # Few events: struct.iter_unpack over the packed pairs, one
+            # iterator object in all.  (cffi buffers hand out their memory
+            # more cheaply than memoryview slices.)
+            return partial(_iter_pairs, ffi.buffer(self._pairs, count * PAIR.size))
+        if _PYPY:
+            return partial(_cdata_pairs, self._data_c, self._mask_c, count)
+        return partial(zip, self._data_view[:count], self._events_view[:count])
 
     def __repr__(self) -> str:
         """Shows the capacity.

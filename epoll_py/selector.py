@@ -25,7 +25,8 @@ from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Optional
 
 from ._checks import FileDescriptorLike
-from .epoll import Epoll
+from ._epoll import lib
+from .epoll import Epoll, _retry_wait
 from .event import EventSet
 from .eventarray import EventArray
 
@@ -36,6 +37,7 @@ _OUT = int(EventSet.OUT)
 _NOT_IN = ~_IN
 _NOT_OUT = ~_OUT
 _INITIAL_CAPACITY = 64
+_epy_wait = lib.epy_wait
 
 _Ready = list[tuple[SelectorKey, int]]
 
@@ -97,6 +99,7 @@ class EpollSelector(selectors.BaseSelector):
         self._fd_to_key: dict[int, SelectorKey] = {}
         self._map: Optional[_SelectorMapping] = _SelectorMapping(self)
         self._epoll = Epoll()
+        self._epoll_f = self._epoll._f  # what the array is bound to
         self._events = EventArray(_INITIAL_CAPACITY)
 
     def _fileobj_lookup(self, fileobj: FileDescriptorLike) -> int:
@@ -213,9 +216,23 @@ class EpollSelector(selectors.BaseSelector):
             milliseconds = math.ceil(timeout * 1e3)
             if milliseconds > 0x7FFF_FFFF:
                 raise OverflowError("timeout is too large")
+        # Epoll.wait_ready's fast path, in this frame (a call saved is a
+        # sixth of a select): milliseconds is an exact int, compared by value.
+        events = self._events
+        if milliseconds != events._timeout or events._bound is not self._epoll_f:
+            self._epoll._bind(milliseconds, events)
+        n: int = _epy_wait(events._state)
+        if n <= 0:
+            if n == 0:
+                return []
+            n = self._epoll._wait_failed(n, events, _retry_wait)
+        try:
+            pairs = events._readers[n]()  # one C-level call (see EventArray)
+        except (IndexError, TypeError):  # beyond the cache, or not made yet
+            pairs = events._iterate(n)
         ready: _Ready = []
         fd_to_key = self._fd_to_key
-        for fd, event in self._epoll.wait_ready(milliseconds, self._events):
+        for fd, event in pairs:
             key = fd_to_key.get(fd)
             if key:
                 ready.append(
