@@ -172,14 +172,14 @@ int epy_fd_enter(struct epy_fd *f)
 
 void epy_fd_leave(struct epy_fd *f)
 {
-    uint64_t old = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE), now;
-    do {
-        /* Same generation as at enter: a fork leaves only its own thread. */
-        now = old - EPY_ONE_OP;
-        if ((now & (EPY_OPS_MASK | EPY_CLOSING | EPY_CLOSED)) == EPY_CLOSING)
-            now |= EPY_CLOSED;
-    } while (!epy_cas(f, &old, now));
-    if ((now & EPY_CLOSED) && !(old & EPY_CLOSED))
+    /* One atomic subtraction, in the generation entered with (a fork leaves
+       only its own thread).  The last one out of a closing fd claims the
+       close with a compare-and-swap, which fails only if a close() in a
+       forked child claimed it first. */
+    uint64_t now = __atomic_sub_fetch(&f->state, EPY_ONE_OP, __ATOMIC_ACQ_REL);
+    if ((now & (EPY_OPS_MASK | EPY_CLOSING | EPY_CLOSED)) == EPY_CLOSING &&
+        __atomic_compare_exchange_n(&f->state, &now, now | EPY_CLOSED, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
         epy_release(f);
 }
 

@@ -333,7 +333,7 @@ class epoll:
                 return []
             n = self._wait_failed(n)
         if n == 1 and UNPACK_BELOW:  # one event (CPython): the packed pair
-            ready = [_unpack_pair(events._pair_one)]
+            ready = [_unpack_pair(events._pair_views[1])]
         else:
             try:
                 ready = list(events._readers[n]())  # one C-level call (see EventArray)

@@ -56,7 +56,7 @@ from ._fdinfo import Registration
 from ._fdobject import FdObject, adopt_fd, new_fd
 from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
-from .eventarray import EventArray
+from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
 from .waker import Waker
 
 __all__ = ["Epoll", "ns_wait_syscall"]
@@ -541,12 +541,15 @@ class Epoll(FdObject):
         except AttributeError:
             self._bind(timeout, events)  # not an EventArray: raises TypeError
         n: int = _epy_wait(events._state)
-        if n < 0:
+        if n < UNPACK_BELOW:  # few events (CPython), or an error
+            if n >= 0:
+                return _iter_pairs(events._pair_views[n])
             n = self._wait_failed(n, events, _retry_wait)
         try:
-            return events._readers[n]()  # one C-level call (see EventArray)
+            pairs: Iterator[tuple[int, int]] = events._readers[n]()  # one C-level call
         except (IndexError, TypeError):  # beyond the cache, or not made yet
-            return events._iterate(n)
+            pairs = events._iterate(n)
+        return pairs
 
     def _bind(self, timeout: object, events: object) -> None:
         """Check wait's arguments and point the array at this epoll."""

@@ -35,11 +35,12 @@ it hands to ``epy_wait``), ``_bound`` and ``_timeout`` (which epoll struct
 and which timeout, in milliseconds, the state holds: ``_bind`` sets them,
 ``_unbind_timeout`` forgets the timeout after a wait rewrote it; ``_timeout``
 is always an exact ``int`` or ``_UNBOUND``), and
-``_readers`` (by count, what iterates the ready events), and calls
+``_readers`` (by count, what iterates the ready events; for few events,
+``_pair_views``), and calls
 ``_iterate``.  ``compat.epoll`` and ``EpollSelector`` wait the same way in
-their own frames (a call saved is a sixth of a wait); ``compat.epoll``
-also sets ``_state.maxevents`` and unpacks ``_pair_one``, the first packed
-pair.  Nothing else reaches inside.
+their own frames (a call saved is a sixth of a wait); they read few events
+through ``_pair_views`` (by count, the packed pairs).  ``compat.epoll`` also
+sets ``_state.maxevents``.  Nothing else reaches inside.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class EventArray(Sequence[EpollEvent]):
         "_data_view",
         "_events_view",
         "_mask_c",
-        "_pair_one",
+        "_pair_views",
         "_pairs",
         "_readers",
         "_state",
@@ -145,16 +146,20 @@ class EventArray(Sequence[EpollEvent]):
         else:
             self._data_view = memoryview(ffi.buffer(self._data_c)).cast("Q").toreadonly()
             self._events_view = memoryview(ffi.buffer(self._mask_c)).cast("I").toreadonly()
-        # SAFETY: the first packed pair (capacity >= 1): compat.epoll unpacks
-        # it alone when one event is ready.
-        self._pair_one = ffi.buffer(self._pairs, PAIR.size)
+        # SAFETY: buffers over the first n packed pairs, n < UNPACK_BELOW and
+        # n <= capacity; each keeps the cdata array it shows alive.  (cffi
+        # buffers hand out their memory more cheaply than memoryview slices.)
+        # Few events are read with iter_unpack over these, called directly:
+        # the cheapest iterator there is, and a partial would add a fifth.
+        self._pair_views = [
+            ffi.buffer(self._pairs, n * PAIR.size) for n in range(min(size, UNPACK_BELOW - 1) + 1)
+        ]
         # _readers[n]() iterates (data, events) of the first n slots: one
         # C-level call (a functools.partial of iter_unpack or zip over views
         # made for that n), no Python frame.  Made on first use, kept for
         # n <= _VIEW_CACHE; None until then.
-        self._readers: list[Callable[[], Iterator[tuple[int, int]]] | None] = [None] * (
-            min(size, _VIEW_CACHE) + 1
-        )
+        # (Typed Any: the hot paths call an entry that may be None on purpose.)
+        self._readers: list[Any] = [None] * (min(size, _VIEW_CACHE) + 1)
 
     @property
     def data(self) -> Sequence[int]:
@@ -276,7 +281,7 @@ class EventArray(Sequence[EpollEvent]):
         """
         if count >= len(self._readers):
             return self._reader(count)()
-        reader = self._readers[count]
+        reader: Callable[[], Iterator[tuple[int, int]]] | None = self._readers[count]
         if reader is None:
             reader = self._readers[count] = self._reader(count)
         return reader()
@@ -287,9 +292,8 @@ class EventArray(Sequence[EpollEvent]):
         # by 0 <= count <= capacity; each keeps the cdata array it shows alive.
         if count < UNPACK_BELOW:
             # Few events: struct.iter_unpack over the packed pairs, one
-            # iterator object in all.  (cffi buffers hand out their memory
-            # more cheaply than memoryview slices.)
-            return partial(_iter_pairs, ffi.buffer(self._pairs, count * PAIR.size))
+            # iterator object in all.
+            return partial(_iter_pairs, self._pair_views[count])
         if _PYPY:
             return partial(_cdata_pairs, self._data_c, self._mask_c, count)
         return partial(zip, self._data_view[:count], self._events_view[:count])
