@@ -38,7 +38,7 @@ from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
 from ._epoll import lib
 from .epoll import Epoll, _retry_wait
 from .event import EventSet
-from .eventarray import MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray
+from .eventarray import _PYPY, MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray
 
 __all__ = ["epoll"]
 
@@ -334,6 +334,8 @@ class epoll:
             n = self._wait_failed(n)
         if n == 1 and UNPACK_BELOW:  # one event (CPython): the packed pair
             ready = [_unpack_pair(events._pair_views[1])]
+        elif _PYPY:  # its JIT inlines the call
+            ready = list(events._iterate(n))
         else:
             try:
                 ready = list(events._readers[n]())  # one C-level call (see EventArray)

@@ -94,6 +94,7 @@ class EventArray(Sequence[EpollEvent]):
         "_bound",
         "_buffer",
         "_data_c",
+        "_data_signed",
         "_data_view",
         "_events_view",
         "_mask_c",
@@ -141,8 +142,13 @@ class EventArray(Sequence[EpollEvent]):
         self._data_view: Sequence[int]
         self._events_view: Sequence[int]
         if _PYPY:
-            self._data_view = _CdataView(self._data_c)
-            self._events_view = _CdataView(self._mask_c)
+            # PyPy boxes every uint64 it reads from cdata as a long, slowly;
+            # an int64 view of the same memory reads machine ints, and the
+            # rare value at or above 2**63 is put right (_u64).
+            # SAFETY: the same `size` slots, kept alive by the view.
+            self._data_signed = ffi.from_buffer("int64_t[]", ffi.buffer(self._data_c))
+            self._data_view = _CdataView(self._data_signed, _u64)
+            self._events_view = _CdataView(self._mask_c, int)
         else:
             self._data_view = memoryview(ffi.buffer(self._data_c)).cast("Q").toreadonly()
             self._events_view = memoryview(ffi.buffer(self._mask_c)).cast("I").toreadonly()
@@ -295,7 +301,7 @@ class EventArray(Sequence[EpollEvent]):
             # iterator object in all.
             return partial(_iter_pairs, self._pair_views[count])
         if _PYPY:
-            return partial(_cdata_pairs, self._data_c, self._mask_c, count)
+            return partial(_cdata_pairs, self._data_signed, self._mask_c, count)
         return partial(zip, self._data_view[:count], self._events_view[:count])
 
     def __repr__(self) -> str:
@@ -323,20 +329,37 @@ class EventArray(Sequence[EpollEvent]):
 _iter_pairs = PAIR.iter_unpack
 
 
+_TWO_64 = 1 << 64
+
+
+def _u64(signed: int) -> int:
+    """A uint64 read through an int64 view (PyPy)."""
+    return signed if signed >= 0 else signed + _TWO_64
+
+
 def _cdata_pairs(data: Any, mask: Any, count: int) -> Iterator[tuple[int, int]]:
-    """PyPy: a generator over the cdata arrays, which its JIT compiles best."""
+    """PyPy: a generator over the cdata arrays, which its JIT compiles best
+    (``data`` is the int64 view of the data; see ``_u64``)."""
     # SAFETY: 0 <= count <= capacity of both arrays (caller's contract).
     for i in range(count):
-        yield data[i], mask[i]
+        value = data[i]
+        yield (value if value >= 0 else value + _TWO_64), mask[i]
+
+
+def _first_pair(events: EventArray) -> Iterator[tuple[int, int]]:
+    """PyPy: the one ready event, without a generator (Epoll.wait_ready, n == 1)."""
+    value = events._data_signed[0]
+    return iter((((value if value >= 0 else value + _TWO_64), events._mask_c[0]),))
 
 
 class _CdataView(Sequence[int]):
     """A read-only sequence over a cdata integer array (PyPy's ``data``/``events``)."""
 
-    __slots__ = ("_array",)
+    __slots__ = ("_array", "_convert")
 
-    def __init__(self, array: Any) -> None:
+    def __init__(self, array: Any, convert: Callable[[int], int]) -> None:
         self._array = array
+        self._convert = convert
 
     def __len__(self) -> int:
         return len(self._array)
@@ -349,8 +372,6 @@ class _CdataView(Sequence[int]):
 
     def __getitem__(self, index: int | slice) -> int | list[int]:
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self._array))
-            # SAFETY: indices() clamps start and stop to 0..len.
-            return ffi.unpack(self._array, len(self._array))[start:stop:step]  # type: ignore[no-any-return]
+            return [self[i] for i in range(*index.indices(len(self._array)))]
         # SAFETY: cffi bounds-checks indexing of an array of known length.
-        return self._array[index]  # type: ignore[no-any-return]
+        return self._convert(self._array[index])

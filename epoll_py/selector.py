@@ -28,7 +28,7 @@ from ._checks import FileDescriptorLike
 from ._epoll import lib
 from .epoll import Epoll, _retry_wait
 from .event import EventSet
-from .eventarray import EventArray
+from .eventarray import _PYPY, EventArray
 
 __all__ = ["EpollSelector"]
 
@@ -226,10 +226,13 @@ class EpollSelector(selectors.BaseSelector):
             if n == 0:
                 return []
             n = self._epoll._wait_failed(n, events, _retry_wait)
-        try:
-            pairs = events._readers[n]()  # one C-level call (see EventArray)
-        except (IndexError, TypeError):  # beyond the cache, or not made yet
+        if _PYPY:  # its JIT inlines the call
             pairs = events._iterate(n)
+        else:
+            try:
+                pairs = events._readers[n]()  # one C-level call (see EventArray)
+            except (IndexError, TypeError):  # beyond the cache, or not made yet
+                pairs = events._iterate(n)
         ready: _Ready = []
         fd_to_key = self._fd_to_key
         for fd, event in pairs:
