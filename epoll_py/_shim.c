@@ -92,7 +92,7 @@ static struct epoll_event epy_event(uint32_t events, uint64_t data)
  *
  *     generation << 32 | operations in flight << 2 | CLOSED | CLOSING
  *
- * into one word changed only by compare-and-swap:
+ * into one word changed only by atomic operations:
  *
  * - an operation enters (fails with -EPY_ECLOSED once CLOSING is set, else
  *   counts itself in), uses f->fd, and leaves;
@@ -104,6 +104,10 @@ static struct epoll_event epy_event(uint32_t events, uint64_t data)
  *   the parent's counts, but not the threads they belong to: an operation
  *   counted in another generation is not in flight here, so it is dropped.
  *   A child's close() then closes its own number and nothing else.
+ *
+ * Every entry point that uses an fd writes the protocol out: enter, the
+ * syscall, leave (as Go's methods open with fd.incref and defer fd.decref);
+ * a shared helper would have to take the syscall as a callback.
  */
 #define EPY_CLOSING UINT64_C(1)
 #define EPY_CLOSED UINT64_C(2)

@@ -34,7 +34,7 @@ import operator
 import sys
 from typing import Any
 
-from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
+from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, data_fd, os_error
 from ._epoll import lib
 from .epoll import Epoll, _retry_wait
 from .event import EventSet
@@ -56,6 +56,10 @@ _MAX_EXACT_SECONDS = 2_000_000.0
 _MAX_CAPACITY = 65536
 #: Above this the kernel refuses maxevents (INT_MAX / sizeof(struct epoll_event)).
 _EP_MAX_EVENTS = MAX_CAPACITY
+
+
+# The conversions below are deliberate copies of CPython's C API, messages
+# included: select.epoll's behaviour is this module's specification.
 
 
 def _index(value: object) -> int:
@@ -345,7 +349,7 @@ class epoll:
             # An adopted epoll may hold entries registered by someone else:
             # report data.fd, the low 32 bits, as the standard library does.
             # (register() stores the fd as the data: it is data.fd already.)
-            return [(_data_fd(data), mask) for data, mask in ready]
+            return [(data_fd(data), mask) for data, mask in ready]
         return ready
 
     def _set_timeout(self, timeout: object) -> None:
@@ -433,9 +437,3 @@ class _Never:
 
 #: Timeouts of these exact, immutable types are recognised by value.
 _CACHEABLE = (float, int, type(None))
-
-
-def _data_fd(data: int) -> int:
-    """``epoll_data.fd``: the low 32 bits, signed."""
-    low = data & 0xFFFF_FFFF
-    return low - 0x1_0000_0000 if low & 0x8000_0000 else low

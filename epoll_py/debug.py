@@ -28,8 +28,9 @@ import selectors
 from collections.abc import Iterable, Mapping
 from typing import Optional
 
-from ._checks import FileDescriptorLike
+from ._checks import FileDescriptorLike, data_fd
 from ._fdinfo import Registration, TargetState, read_registrations
+from .selector import _epoll_events
 
 __all__ = ["Registration", "TargetState", "check_epoll", "check_selector", "registrations"]
 
@@ -146,7 +147,7 @@ def check_selector(selector: selectors.BaseSelector) -> list[str]:
     if mapping is None:
         raise ValueError("the selector is closed")
     keys = list(mapping.values())
-    expected = {key.fd: _selector_mask(key.events) for key in keys}
+    expected = {key.fd: _epoll_events(key.events) for key in keys}
     kernel = registrations(selector.fileno())  # type: ignore[attr-defined]
     problems = _differences(kernel, expected, ("the selector has", "the selector does not have"))
     problems.extend(_renumbered(keys))
@@ -204,7 +205,7 @@ def _check_live(
 ) -> Iterable[str]:
     fd = registration.fd
     held = registration.events & ~_ALWAYS
-    reported = _data_fd(registration.data)
+    reported = data_fd(registration.data)
     if reported != fd:
         yield (
             f"fd {fd}: the kernel's data is {registration.data:#x}, not the fd: "
@@ -235,18 +236,6 @@ def _renumbered(keys: Iterable[selectors.SelectorKey]) -> Iterable[str]:
             )
         elif now != key.fd:
             yield f"fd {key.fd}: the selector's file object {key.fileobj!r} now has fd {now}"
-
-
-def _selector_mask(events: int) -> int:
-    return (_IN if events & selectors.EVENT_READ else 0) | (
-        _OUT if events & selectors.EVENT_WRITE else 0
-    )
-
-
-def _data_fd(data: int) -> int:
-    """``epoll_data.fd``: the low 32 bits, signed, as ``select.epoll`` reads it."""
-    low = data & 0xFFFF_FFFF
-    return low - 0x1_0000_0000 if low & 0x8000_0000 else low
 
 
 def _names(mask: int) -> str:

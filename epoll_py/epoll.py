@@ -271,7 +271,7 @@ class Epoll(FdObject):
         number = _checks.fileno(target)
         # A negative fd cannot be its own data; the kernel refuses it (EBADF).
         return _epy_ctl(
-            self._f, op, number, events, number & _checks.U64_MAX if data is None else data
+            self._f, op, number, events, _checks.fd_data(number) if data is None else data
         )
 
     def _ctl_failed(self, rc: int, operation: object) -> None:

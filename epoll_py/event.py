@@ -165,8 +165,7 @@ class EpollEvent:
         >>> EpollEvent(EventSet.IN, 2**32 + 7).fd, EpollEvent(EventSet.IN, 0xFFFFFFFF).fd
         (7, -1)
         """
-        low = self._data & 0xFFFF_FFFF
-        return low - 0x1_0000_0000 if low & 0x8000_0000 else low
+        return _checks.data_fd(self._data)
 
     def __str__(self) -> str:
         """The seed's ``Debug`` format.

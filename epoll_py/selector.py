@@ -42,6 +42,8 @@ _epy_wait = lib.epy_wait
 _Ready = list[tuple[SelectorKey, int]]
 
 
+# Deliberate copy of selectors._fileobj_to_fd: the contract tests compare
+# messages, and this one is worded for selectors, not for epoll_ctl.
 def _fileobj_to_fd(fileobj: FileDescriptorLike) -> int:
     """The fd of a file object, as the standard library's selectors find it."""
     if isinstance(fileobj, int):
@@ -208,6 +210,8 @@ class EpollSelector(selectors.BaseSelector):
         ...     selector.select(0)
         []
         """
+        # Deliberate copy of selectors.EpollSelector.select's rounding (up to
+        # the millisecond, never early), which the contract tests compare.
         if timeout is None:
             milliseconds = -1
         elif timeout <= 0:
