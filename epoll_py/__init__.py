@@ -36,6 +36,7 @@ except ImportError as error:  # pragma: no cover - only without a build
 
 from ._batch import CtlManyError
 from ._busypoll import BusyPoll
+from ._fdinfo import Registration, TargetState
 from .epoll import Epoll, ns_wait_syscall
 from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import EventArray
@@ -70,6 +71,8 @@ __all__ = [
     "EventArray",
     "EventFd",
     "EventSet",
+    "Registration",
+    "TargetState",
     "TimerFd",
     "TimerState",
     "Waker",

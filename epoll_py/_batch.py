@@ -41,6 +41,7 @@ class CtlManyError(OSError):
     after it were not attempted.  The exception is also the ``OSError``
     subclass for its errno, so ``except FileExistsError`` catches it too.
 
+    >>> from epoll_py import CtlManyError
     >>> from epoll_py import Epoll, EventFd, ControlOperation as Op, EventSet
     >>> with Epoll() as ep, EventFd() as efd:
     ...     fd = efd.fileno()
@@ -57,6 +58,7 @@ class CtlManyError(OSError):
     def __str__(self) -> str:
         """The errno text, and which entry failed.
 
+        >>> from epoll_py._batch import ctl_many_error
         >>> str(ctl_many_error(17, 3, 10))
         '[Errno 17] File exists (entry 3 of 10; entries 0..2 applied)'
         """

@@ -25,6 +25,7 @@ class BusyPoll(NamedTuple):
     queues of the sockets being waited on, ``budget`` packets per poll,
     ``prefer`` busy polling over interrupts.
 
+    >>> from epoll_py import BusyPoll
     >>> BusyPoll(usecs=50, budget=8, prefer=False)
     BusyPoll(usecs=50, budget=8, prefer=False)
     """

@@ -122,6 +122,18 @@ def flags(value: object, name: str, allowed: int) -> int:
     return number
 
 
+def data_fd(data: int) -> int:
+    """``epoll_data.fd``: the low 32 bits of the data, signed (lossy, as the
+    seed's ``fd()`` and ``select.epoll`` read it)."""
+    low = data & U32_MAX
+    return low - 0x1_0000_0000 if low & 0x8000_0000 else low
+
+
+def fd_data(fd: int) -> int:
+    """An fd as its own data: ``(uint64_t)(int64_t)fd``, as the shim stores it."""
+    return fd & U64_MAX
+
+
 def os_error(err: int) -> OSError:
     """The OSError subclass Python picks for ``err`` (e.g. FileExistsError)."""
     return OSError(err, os.strerror(err))

@@ -92,7 +92,7 @@ static struct epoll_event epy_event(uint32_t events, uint64_t data)
  *
  *     generation << 32 | operations in flight << 2 | CLOSED | CLOSING
  *
- * into one word changed only by compare-and-swap:
+ * into one word changed only by atomic operations:
  *
  * - an operation enters (fails with -EPY_ECLOSED once CLOSING is set, else
  *   counts itself in), uses f->fd, and leaves;
@@ -104,6 +104,10 @@ static struct epoll_event epy_event(uint32_t events, uint64_t data)
  *   the parent's counts, but not the threads they belong to: an operation
  *   counted in another generation is not in flight here, so it is dropped.
  *   A child's close() then closes its own number and nothing else.
+ *
+ * Every entry point that uses an fd writes the protocol out: enter, the
+ * syscall, leave (as Go's methods open with fd.incref and defer fd.decref);
+ * a shared helper would have to take the syscall as a callback.
  */
 #define EPY_CLOSING UINT64_C(1)
 #define EPY_CLOSED UINT64_C(2)
@@ -172,14 +176,14 @@ int epy_fd_enter(struct epy_fd *f)
 
 void epy_fd_leave(struct epy_fd *f)
 {
-    uint64_t old = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE), now;
-    do {
-        /* Same generation as at enter: a fork leaves only its own thread. */
-        now = old - EPY_ONE_OP;
-        if ((now & (EPY_OPS_MASK | EPY_CLOSING | EPY_CLOSED)) == EPY_CLOSING)
-            now |= EPY_CLOSED;
-    } while (!epy_cas(f, &old, now));
-    if ((now & EPY_CLOSED) && !(old & EPY_CLOSED))
+    /* One atomic subtraction, in the generation entered with (a fork leaves
+       only its own thread).  The last one out of a closing fd claims the
+       close with a compare-and-swap, which fails only if a close() in a
+       forked child claimed it first. */
+    uint64_t now = __atomic_sub_fetch(&f->state, EPY_ONE_OP, __ATOMIC_ACQ_REL);
+    if ((now & (EPY_OPS_MASK | EPY_CLOSING | EPY_CLOSED)) == EPY_CLOSING &&
+        __atomic_compare_exchange_n(&f->state, &now, now | EPY_CLOSED, 0, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
         epy_release(f);
 }
 
@@ -432,6 +436,7 @@ int epy_ctl_target(struct epy_fd *ep, int op, struct epy_fd *target, uint32_t ev
 int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, int *done)
 {
     int i, epfd, rc = 0;
+    *done = 0;
     for (i = 0; i < n; i++) {
         if (!epy_is_op(entries[i].op)) {
             *done = i;
@@ -439,12 +444,31 @@ int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, 
         }
     }
     epfd = epy_fd_enter(ep);
-    if (epfd < 0) {
-        *done = 0;
+    if (epfd < 0)
         return epfd;
-    }
     for (i = 0; i < n && rc == 0; i++)
         rc = epy_ctl_on(epfd, entries[i].op, entries[i].fd, entries[i].events, entries[i].data);
+    epy_fd_leave(ep);
+    *done = rc == 0 ? n : i - 1;
+    return rc;
+}
+
+/* The same for columns, as epy_ctl_many.
+   SAFETY: fds holds n ints, and events and data, unless NULL, n values each
+   (Python checks every length); *done is one int. */
+int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
+                    const uint32_t *events, uint32_t events_all, const uint64_t *data, int *done)
+{
+    int i, epfd, rc = 0;
+    *done = 0;
+    if (!epy_is_op(op))
+        return -EPY_EBADOP;
+    epfd = epy_fd_enter(ep);
+    if (epfd < 0)
+        return epfd;
+    for (i = 0; i < n && rc == 0; i++)
+        rc = epy_ctl_on(epfd, op, fds[i], events ? events[i] : events_all,
+                        data ? data[i] : (uint64_t)(int64_t)fds[i]);
     epy_fd_leave(ep);
     *done = rc == 0 ? n : i - 1;
     return rc;

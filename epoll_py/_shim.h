@@ -129,6 +129,10 @@ int epy_del(struct epy_fd *ep, int fd);
 int epy_ctl_target(struct epy_fd *ep, int op, struct epy_fd *target, uint32_t events,
                    uint64_t data);
 int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, int *done);
+/* op on n fds in columns: events[i] (or events_all if events is NULL), and
+   data[i] (or the fd if data is NULL).  *done: how many were applied. */
+int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
+                    const uint32_t *events, uint32_t events_all, const uint64_t *data, int *done);
 int epy_set_busy_poll(struct epy_fd *ep, const struct epy_busy_poll *params);
 int epy_get_busy_poll(struct epy_fd *ep, struct epy_busy_poll *params);
 

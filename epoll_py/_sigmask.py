@@ -18,6 +18,8 @@ def sigset(signals: Iterable[int]) -> Any:
     ``ValueError`` for a number that is not a signal this process can block
     (out of range, or reserved by the C library).
 
+    >>> import signal
+    >>> from epoll_py._sigmask import sigset
     >>> mask = sigset([signal.SIGUSR1, signal.SIGUSR2])
     >>> sigset([0])
     Traceback (most recent call last):

@@ -38,6 +38,8 @@ def new_event_loop(*, exclusive_accept: bool = False) -> asyncio.AbstractEventLo
     ``exclusive_accept=True``: listening sockets are registered with
     ``EventSet.EXCLUSIVE`` (see :attr:`EpollSelector.exclusive_accept`).
 
+    >>> import asyncio
+    >>> from epoll_py.asyncio import new_event_loop
     >>> loop = new_event_loop()
     >>> loop.run_until_complete(asyncio.sleep(0, result="done"))
     'done'
@@ -57,6 +59,7 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
     ``exclusive_accept=True`` is passed on to every loop it makes.
 
+    >>> from epoll_py.asyncio import EventLoopPolicy
     >>> policy = EventLoopPolicy()
     >>> loop = policy.new_event_loop()
     >>> type(loop._selector).__name__
@@ -75,6 +78,7 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     def exclusive_accept(self) -> bool:
         """Whether its loops register listening sockets with EXCLUSIVE.
 
+        >>> from epoll_py.asyncio import EventLoopPolicy
         >>> EventLoopPolicy().exclusive_accept
         False
         """
@@ -83,6 +87,7 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         """A new loop on an :class:`EpollSelector` (see :func:`new_event_loop`).
 
+        >>> from epoll_py.asyncio import EventLoopPolicy
         >>> loop = EventLoopPolicy(exclusive_accept=True).new_event_loop()
         >>> loop._selector.exclusive_accept
         True
@@ -106,6 +111,8 @@ def run(
 
     ``exclusive_accept``: as for :func:`new_event_loop`.
 
+    >>> import asyncio
+    >>> from epoll_py.asyncio import run
     >>> async def answer():
     ...     await asyncio.sleep(0)
     ...     return 42

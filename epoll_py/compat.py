@@ -34,24 +34,32 @@ import operator
 import sys
 from typing import Any
 
-from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, os_error
+from ._checks import INT_MAX, INT_MIN, FileDescriptorLike, data_fd, os_error
 from ._epoll import lib
-from .epoll import Epoll
+from .epoll import Epoll, _retry_wait
 from .event import EventSet
-from .eventarray import MAX_CAPACITY, EventArray
+from .eventarray import _PYPY, MAX_CAPACITY, PAIR, UNPACK_BELOW, EventArray
 
 __all__ = ["epoll"]
 
 _EPOLL_CLOEXEC = lib.EPOLL_CLOEXEC
+_epy_wait = lib.epy_wait
+_unpack_pair = PAIR.unpack
 _FD_SETSIZE = 1024
 _DEFAULT_MASK = int(EventSet.IN | EventSet.PRIORITY | EventSet.OUT)
 _CLOSED = "I/O operation on closed epoll object"
 _NS_PER_SECOND = 1_000_000_000
 _MAX_NS = 2**63 - 1
+#: Below this, seconds as a float are milliseconds that fit in a C int.
+_MAX_EXACT_SECONDS = 2_000_000.0
 #: The array grows to this many slots at most (36 bytes each).
 _MAX_CAPACITY = 65536
 #: Above this the kernel refuses maxevents (INT_MAX / sizeof(struct epoll_event)).
 _EP_MAX_EVENTS = MAX_CAPACITY
+
+
+# The conversions below are deliberate copies of CPython's C API, messages
+# included: select.epoll's behaviour is this module's specification.
 
 
 def _index(value: object) -> int:
@@ -135,6 +143,7 @@ class epoll:
     ``sizehint`` is ignored by the kernel; ``flags`` may be 0 or
     ``EPOLL_CLOEXEC`` (the fd is close-on-exec either way).
 
+    >>> from epoll_py.compat import epoll
     >>> import os, select
     >>> r, w = os.pipe()
     >>> with epoll() as ep:
@@ -144,19 +153,26 @@ class epoll:
     >>> os.close(r); os.close(w)
     """
 
-    __slots__ = ("__weakref__", "_epoll", "_events", "_foreign")
+    __slots__ = (
+        "__weakref__",
+        "_capacity",
+        "_epoll",
+        "_events",
+        "_foreign",
+        "_maxevents",
+        "_seconds",
+        "_seconds_type",
+    )
 
     def __init__(self, sizehint: int = -1, flags: int = 0) -> None:
         self._epoll: Epoll | None = None
-        # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
-        self._foreign = False
+        self._setup(foreign=False)
         hint = _c_int(sizehint)
         checked_flags = _c_int(flags)
         if hint != -1 and hint <= 0:
             raise ValueError("negative sizehint")
         if checked_flags and checked_flags != _EPOLL_CLOEXEC:
             raise OSError("invalid flags")
-        self._events = EventArray(_FD_SETSIZE - 1)
         self._epoll = Epoll()
 
     @classmethod
@@ -165,6 +181,8 @@ class epoll:
 
         As in the standard library, -1 makes a new epoll instead.
 
+        >>> import copy
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> with epoll() as original:
         ...     copy = epoll.fromfd(os.dup(original.fileno()))
@@ -180,10 +198,20 @@ class epoll:
             # raises OSError from an errno nothing has set.
             raise OSError(0, "Error")
         self = cls.__new__(cls)
-        self._events = EventArray(_FD_SETSIZE - 1)
-        self._foreign = True
+        self._setup(foreign=True)
         self._epoll = Epoll.fromfd(number)
         return self
+
+    def _setup(self, foreign: bool) -> None:
+        # Only an adopted fd (fromfd) can hold entries whose data is not the fd.
+        self._foreign = foreign
+        self._events = EventArray(_FD_SETSIZE - 1)
+        self._capacity = _FD_SETSIZE - 1
+        # The last poll's maxevents, and timeout with its type and its value
+        # in milliseconds: a poll with the same ones skips converting them.
+        self._maxevents: object = -1
+        self._seconds: object = None
+        self._seconds_type: type = _Never  # the first poll binds the array
 
     def _live(self) -> Epoll:
         if self._epoll is None or self._epoll.closed:
@@ -194,6 +222,7 @@ class epoll:
     def closed(self) -> bool:
         """True if the epoll handler is closed.
 
+        >>> from epoll_py.compat import epoll
         >>> ep = epoll()
         >>> ep.close()
         >>> ep.closed
@@ -206,6 +235,7 @@ class epoll:
 
         It never raises, not even for an adopted fd that was not open.
 
+        >>> from epoll_py.compat import epoll
         >>> ep = epoll()
         >>> ep.close(); ep.close()
         """
@@ -215,6 +245,7 @@ class epoll:
     def fileno(self) -> int:
         """Return the epoll control file descriptor.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.fileno() >= 0
         True
@@ -226,6 +257,7 @@ class epoll:
 
         The default eventmask is ``EPOLLIN | EPOLLPRI | EPOLLOUT``.
 
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -238,11 +270,12 @@ class epoll:
         """
         number = _fd(fd)
         mask = _mask(eventmask)
-        self._live().add(number, mask, number)
+        self._live().add(number, mask)  # data: the fd
 
     def modify(self, fd: FileDescriptorLike, eventmask: int) -> None:
         """Modify event mask for a registered file descriptor.
 
+        >>> from epoll_py.compat import epoll
         >>> import os, select
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -254,11 +287,12 @@ class epoll:
         """
         number = _fd(fd)
         mask = _mask(eventmask)
-        self._live().modify(number, mask, number)
+        self._live().modify(number, mask)  # data: the fd
 
     def unregister(self, fd: FileDescriptorLike) -> None:
         """Remove a registered file descriptor from the epoll object.
 
+        >>> from epoll_py.compat import epoll
         >>> import os
         >>> r, w = os.pipe()
         >>> with epoll() as ep:
@@ -278,22 +312,74 @@ class epoll:
         ``maxevents`` caps the events returned (-1: ``FD_SETSIZE - 1``).
         Returns a list of ``(fd, events)``.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.poll(timeout=0.001, maxevents=4)
         []
         """
-        ep = self._live()
-        ms = -1 if timeout is None else _timeout_ms(timeout)
-        events = self._bounded(maxevents)
-        if not self._foreign:
-            # register() stores the fd as the data: it is data.fd already.
-            return list(ep.wait_ready(ms, events))
-        # An adopted epoll may hold entries registered by someone else:
-        # report data.fd, the low 32 bits, as the standard library does.
-        return [(_data_fd(data), mask) for data, mask in ep.wait_ready(ms, events)]
+        # The same timeout (type and value) and maxevents as the last poll
+        # need no conversion: Twisted's reactor polls with the same ones
+        # while idle, and asyncio-free loops with a constant.
+        if type(timeout) is not self._seconds_type or timeout != self._seconds:
+            self._set_timeout(timeout)
+        if maxevents != self._maxevents or type(maxevents) is not int:
+            if type(maxevents) is int and 0 < maxevents <= self._capacity:
+                # SAFETY: 1 <= maxevents <= the array's capacity.
+                self._events._state.maxevents = self._maxevents = maxevents
+            else:
+                self._set_maxevents(maxevents)
+        events = self._events
+        # The wait itself, as Epoll.wait does it on its fast path, but in
+        # this frame: a call saved is a sixth of an idle poll.
+        n: int = _epy_wait(events._state)
+        if n <= 0:
+            if n == 0:
+                return []
+            n = self._wait_failed(n)
+        if n == 1 and UNPACK_BELOW:  # one event (CPython): the packed pair
+            ready = [_unpack_pair(events._pair_views[1])]
+        elif _PYPY:  # its JIT inlines the call
+            ready = list(events._iterate(n))
+        else:
+            try:
+                ready = list(events._readers[n]())  # one C-level call (see EventArray)
+            except (IndexError, TypeError):  # beyond the cache, or not made yet
+                ready = list(events._iterate(n))
+        if self._foreign:
+            # An adopted epoll may hold entries registered by someone else:
+            # report data.fd, the low 32 bits, as the standard library does.
+            # (register() stores the fd as the data: it is data.fd already.)
+            return [(data_fd(data), mask) for data, mask in ready]
+        return ready
 
-    def _bounded(self, maxevents: object) -> EventArray:
-        """The array, grown if needed, with ``maxevents`` as the kernel's bound."""
+    def _set_timeout(self, timeout: object) -> None:
+        """Bind the array to the epoll with ``timeout`` (seconds) in ms."""
+        if type(timeout) is float and 0.0 <= timeout < _MAX_EXACT_SECONDS:
+            # The common case, as _timeout_ms computes it, minus what cannot
+            # go wrong here: finite, not negative, and within int ms.
+            milliseconds = -((-math.ceil(timeout * _NS_PER_SECOND)) // 1_000_000)
+        else:
+            self._live()  # select.epoll says so before any argument error
+            milliseconds = -1 if timeout is None else _timeout_ms(timeout)
+        events = self._events
+        if events._bound is None:
+            ep = self._live()
+            events._bind(ep._f, milliseconds)
+        else:
+            events._state.timeout = milliseconds
+        self._seconds_type = type(timeout) if type(timeout) in _CACHEABLE else _Never
+        self._seconds = timeout
+
+    def _wait_failed(self, rc: int) -> int:
+        """EINTR (retried with the time left) or closed; as Epoll.wait."""
+        ep = self._epoll
+        assert ep is not None
+        self._seconds_type = _Never  # a retry rewrites the bound timeout
+        return ep._wait_failed(rc, self._events, _retry_wait)
+
+    def _set_maxevents(self, maxevents: object) -> None:
+        """Check maxevents; grow the array if needed; make it the kernel's bound."""
+        ep = self._live()
         count = _c_int(maxevents)
         if count == -1:
             count = _FD_SETSIZE - 1
@@ -302,18 +388,22 @@ class epoll:
         elif count > _EP_MAX_EVENTS:
             raise os_error(errno.EINVAL)  # what epoll_wait answers
         events = self._events
-        if count > len(events) and len(events) < _MAX_CAPACITY:
-            capacity = len(events)
+        capacity = len(events)
+        if count > capacity and capacity < _MAX_CAPACITY:
             while capacity < count and capacity < _MAX_CAPACITY:
                 capacity *= 2
+            timeout = events._state.timeout
             events = self._events = EventArray(min(capacity, _MAX_CAPACITY))
+            events._bind(ep._f, timeout)
+            self._capacity = len(events)
         # SAFETY: 1 <= maxevents <= capacity, which the C wait relies on.
         events._state.maxevents = min(count, len(events))
-        return events
+        self._maxevents = maxevents if type(maxevents) is int else None
 
     def __enter__(self) -> epoll:
         """Return self; raises ValueError if closed.
 
+        >>> from epoll_py.compat import epoll
         >>> with epoll() as ep:
         ...     ep.closed
         False
@@ -328,17 +418,22 @@ class epoll:
     def __reduce__(self) -> Any:
         """Not picklable, like the original.
 
+        >>> from epoll_py.compat import epoll
         >>> import pickle
         >>> with epoll() as ep:
         ...     pickle.dumps(ep)
         Traceback (most recent call last):
         ...
-        TypeError: cannot pickle 'epoll' object
+        TypeError: cannot pickle 'select.epoll' object
         """
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+        # The C type's tp_name; a subclass's is its own name.
+        name = "select.epoll" if type(self) is epoll else type(self).__name__
+        raise TypeError(f"cannot pickle {name!r} object")
 
 
-def _data_fd(data: int) -> int:
-    """``epoll_data.fd``: the low 32 bits, signed."""
-    low = data & 0xFFFF_FFFF
-    return low - 0x1_0000_0000 if low & 0x8000_0000 else low
+class _Never:
+    """A type no timeout has: a timeout of any other type is converted anew."""
+
+
+#: Timeouts of these exact, immutable types are recognised by value.
+_CACHEABLE = (float, int, type(None))

@@ -13,9 +13,13 @@ pointer (the :class:`EventArray`'s state, which already holds the buffers,
 their capacity, the timeout and a pointer to ``_f``), which cffi dispatches
 as cheaply as a call can be.  Rebinding an array to another epoll or another
 timeout happens only when either changes: the epoll struct is recognised by
-identity, the timeout by *value* (an ``int`` equal to the last one; ints
-above 256 are new objects every time they are computed, and a ``None`` or a
-float must never pass for a bound timeout).  Everything unusual (bad
+identity, the timeout by *value*: an exact ``int`` equal to the one bound
+(ints above 256 are new objects every time they are computed; a ``None``, a
+float or a ``Decimal`` must never pass for a bound timeout).  The bound
+timeout is always an exact ``int`` the checks produced (or a private
+sentinel), so an identical object is such an int, equal to itself: testing
+identity first is only a shortcut, worth a sixth of a wait's instructions
+for the constant timeouts most loops pass.  Everything unusual (bad
 arguments, errors, ``EINTR``) is in ``_wait_failed``.  Waits with a signal
 mask (``epoll_pwait``) or a nanosecond timeout (``epoll_pwait2``) take the
 same state and the same slow path.
@@ -44,14 +48,15 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable
 
-from . import _batch, _busypoll, _checks
+from . import _batch, _busypoll, _checks, _columns, _fdinfo
 from ._busypoll import BusyPoll
 from ._checks import FileDescriptorLike
 from ._epoll import ffi, lib
+from ._fdinfo import Registration
 from ._fdobject import FdObject, adopt_fd, new_fd
 from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
-from .eventarray import UNPACK_BELOW, EventArray, _iter_pairs
+from .eventarray import _PYPY, UNPACK_BELOW, EventArray, _cdata_pairs, _first_pair, _iter_pairs
 from .waker import Waker
 
 __all__ = ["Epoll", "ns_wait_syscall"]
@@ -184,7 +189,17 @@ class Epoll(FdObject):
         ...     arr[0].fd == efd.fileno(), arr[0].event_set == EventSet.OUT
         (True, True)
         """
-        self._register(_ADD, _epy_add_fd, fd, events, data)
+        # Written out, as in modify(): a shared helper would be one more call
+        # on the path every selector registration takes.
+        if data is None and isinstance(fd, int) and isinstance(events, int):
+            try:
+                rc = _epy_add_fd(self._f, fd, events)
+            except OverflowError:
+                rc = self._register_checked(_ADD, fd, events, data)
+        else:
+            rc = self._register_checked(_ADD, fd, events, data)
+        if rc < 0:
+            raise self._error(rc)
 
     def modify(
         self,
@@ -204,33 +219,18 @@ class Epoll(FdObject):
         ...     ep.wait(0, arr), arr[0].data
         (1, 99)
         """
-        self._register(_MODIFY, _epy_mod_fd, fd, events, data)
-
-    def _register(
-        self,
-        op: int,
-        call_with_fd_as_data: Callable[[Any, int, int], int],
-        fd: object,
-        events: object,
-        data: object,
-    ) -> None:
-        """add and modify: C at once for int arguments, else ``_ctl_to``."""
-        if isinstance(fd, int) and isinstance(events, int):
+        if data is None and isinstance(fd, int) and isinstance(events, int):
             try:
-                if data is None:
-                    rc = call_with_fd_as_data(self._f, fd, events)
-                elif isinstance(data, int):
-                    rc = _epy_ctl(self._f, op, fd, events, data)
-                else:
-                    rc = self._register_checked(op, fd, events, data)
+                rc = _epy_mod_fd(self._f, fd, events)
             except OverflowError:
-                rc = self._register_checked(op, fd, events, data)
+                rc = self._register_checked(_MODIFY, fd, events, data)
         else:
-            rc = self._register_checked(op, fd, events, data)
+            rc = self._register_checked(_MODIFY, fd, events, data)
         if rc < 0:
             raise self._error(rc)
 
     def _register_checked(self, op: int, fd: object, events: object, data: object) -> int:
+        """add and modify, given anything but an int fd and mask and no data."""
         mask = _checks.u32(events, "events")
         return self._ctl_to(op, fd, mask, None if data is None else _checks.u64(data, "data"))
 
@@ -271,7 +271,7 @@ class Epoll(FdObject):
         number = _checks.fileno(target)
         # A negative fd cannot be its own data; the kernel refuses it (EBADF).
         return _epy_ctl(
-            self._f, op, number, events, number & _checks.U64_MAX if data is None else data
+            self._f, op, number, events, _checks.fd_data(number) if data is None else data
         )
 
     def _ctl_failed(self, rc: int, operation: object) -> None:
@@ -329,6 +329,107 @@ class Epoll(FdObject):
                 raise self._error(rc)
             raise _batch.ctl_many_error(-rc, index, count)
 
+    def add_many(self, fds: Any, events: Any = EventSet.IN, data: Any = None) -> None:
+        """Watch many fds in one call into C: the column form of :meth:`add`.
+
+        ``fds``: a sequence of fd numbers, or a buffer of C ``int``
+        (``array("i")``, a NumPy ``int32`` array, a memoryview), passed to C
+        without a copy.  ``events``: one mask for all, or a sequence or
+        buffer of ``uint32`` (``"I"``), one per fd.  ``data``: ``None``
+        (each fd's data is the fd), or a sequence or buffer of ``uint64``
+        (``"Q"``).  Every value is checked before any is applied; if the
+        kernel refuses one, a :class:`CtlManyError` names its index, the fds
+        before it stay registered and the ones after it are not tried.
+
+        >>> from array import array
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many(array("i", [a.fileno(), b.fileno()]), EventSet.OUT, data=[1, 2])
+        ...     sorted(data for data, _ in ep.wait_ready(0, EventArray(4)))
+        [1, 2]
+        """
+        self._ctl_columns(_ADD, fds, events, data)
+
+    def modify_many(self, fds: Any, events: Any, data: Any = None) -> None:
+        """Change many registrations in one call: the column form of :meth:`modify`.
+
+        The arguments are as for :meth:`add_many`.
+
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many([a.fileno(), b.fileno()], EventSet.IN)
+        ...     ep.modify_many([a.fileno(), b.fileno()], [EventSet.OUT, EventSet.IN])
+        ...     [mask for _, mask in ep.wait_ready(0, EventArray(4))] == [EventSet.OUT]
+        True
+        """
+        self._ctl_columns(_MODIFY, fds, events, data)
+
+    def delete_many(self, fds: Any) -> None:
+        """Remove many fds in one call: the column form of :meth:`delete`.
+
+        >>> from epoll_py import Epoll, EventArray, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as a, EventFd() as b:
+        ...     ep.add_many([a.fileno(), b.fileno()], EventSet.OUT)
+        ...     ep.delete_many([a.fileno(), b.fileno()])
+        ...     ep.wait(0, EventArray(4))
+        0
+        """
+        self._ctl_columns(_DELETE, fds, 0, None)
+
+    def _ctl_columns(self, op: int, fds: object, events: object, data: object) -> None:
+        columns = _columns.Columns(fds, events, data)
+        done = ffi.new("int *")
+        rc = lib.epy_ctl_columns(
+            self._f,
+            op,
+            columns.fds,
+            columns.count,
+            columns.events,
+            columns.events_all,
+            columns.data,
+            done,
+        )
+        if rc < 0:
+            if rc == _ECLOSED:
+                raise self._error(rc)
+            raise _batch.ctl_many_error(-rc, done[0], columns.count)
+
+    # -- the kernel's view -----------------------------------------------------
+
+    def registrations(self) -> list[Registration]:
+        """What the kernel holds for this instance, read from ``/proc``.
+
+        One :class:`Registration` per registered file, in the kernel's order:
+        the ``fd`` number it was registered under, the ``events`` mask the
+        kernel holds (it adds ``ERROR | HANG_UP``; a ONE_SHOT that fired keeps
+        only its flag bits until re-armed) and the ``data``, and its
+        ``state``: whether that number still names the registered file
+        (:class:`TargetState`; ``CLOSED`` or ``REPLACED`` is a stale
+        registration, a file closed behind the epoll's back while another fd
+        keeps it open).  ``FileNotFoundError`` naming ``/proc`` where it is
+        not mounted; ``ValueError`` once closed.  The format and the kernel
+        versions: ``epoll_py/_fdinfo.py``; comparing it with a selector's
+        bookkeeping: :mod:`epoll_py.debug`.
+
+        >>> from epoll_py import Epoll, EventFd, EventSet
+        >>> with Epoll() as ep, EventFd() as efd:
+        ...     ep.add(efd, EventSet.IN, data=7)
+        ...     [registration] = ep.registrations()
+        ...     registration.fd == efd.fileno(), registration.data, registration.state
+        (True, 7, <TargetState.LIVE: 'live'>)
+        >>> EventSet(registration.events) == EventSet.IN | EventSet.ERROR | EventSet.HANG_UP
+        True
+        """
+        # The guard holds the number: it cannot be closed, and given to
+        # another file, while /proc is read.
+        fd = lib.epy_fd_enter(self._f)
+        if fd < 0:
+            raise self._error(fd)
+        try:
+            return _fdinfo.read_registrations(fd)
+        finally:
+            lib.epy_fd_leave(self._f)
+
     # -- waiting -------------------------------------------------------------
 
     def wait(self, timeout: int, events: EventArray, sigmask: Iterable[int] | None = None) -> int:
@@ -358,10 +459,9 @@ class Epoll(FdObject):
         """
         if sigmask is None:
             try:
-                bound = (
-                    events._bound is self._f
-                    and type(timeout) is int
-                    and timeout == events._timeout
+                bound = events._bound is self._f and (
+                    timeout is events._timeout
+                    or (type(timeout) is int and timeout == events._timeout)
                 )
             except AttributeError:
                 bound = False
@@ -431,26 +531,29 @@ class Epoll(FdObject):
         """
         try:
             if not (
-                events._bound is self._f and type(timeout) is int and timeout == events._timeout
+                events._bound is self._f
+                and (
+                    timeout is events._timeout
+                    or (type(timeout) is int and timeout == events._timeout)
+                )
             ):
                 self._bind(timeout, events)
         except AttributeError:
             self._bind(timeout, events)  # not an EventArray: raises TypeError
         n: int = _epy_wait(events._state)
-        # EventArray._iterate(n), its common cases inlined: a call costs as
-        # much as the rest.  One comparison sorts out few events and errors
-        # (n < 0); UNPACK_BELOW is 0 on PyPy.
-        if n < UNPACK_BELOW:
+        if n < UNPACK_BELOW:  # few events (CPython), or an error
             if n >= 0:
                 return _iter_pairs(events._pair_views[n])
-            return events._iterate(self._wait_failed(n, events, _retry_wait))
+            n = self._wait_failed(n, events, _retry_wait)
+        if _PYPY:  # over the cdata arrays, which its JIT compiles best
+            if n == 1:
+                return _first_pair(events)
+            return _cdata_pairs(events._data_signed, events._mask_c, n)
         try:
-            views = events._views[n]
-        except IndexError:  # n beyond the view cache
-            views = None
-        if views is None:  # not cached yet, or PyPy
-            return events._iterate(n)
-        return zip(*views)
+            pairs: Iterator[tuple[int, int]] = events._readers[n]()  # one C-level call
+        except (IndexError, TypeError):  # beyond the cache, or not made yet
+            pairs = events._iterate(n)
+        return pairs
 
     def _bind(self, timeout: object, events: object) -> None:
         """Check wait's arguments and point the array at this epoll."""

@@ -17,6 +17,8 @@ __all__ = ["ControlOperation", "EpollEvent", "EventSet"]
 class ControlOperation(enum.IntEnum):
     """An ``epoll_ctl`` operation on a file descriptor (``EPOLL_CTL_*``).
 
+    >>> from epoll_py import ControlOperation
+    >>> from epoll_py.event import lib
     >>> ControlOperation.ADD == lib.EPOLL_CTL_ADD
     True
     >>> [op.name for op in ControlOperation]
@@ -36,6 +38,8 @@ class EventSet(enum.IntFlag):
 
     Combine flags with ``|``; an ``EventSet`` is an ``int``.
 
+    >>> from epoll_py import EventSet
+    >>> from epoll_py.event import lib
     >>> mask = EventSet.IN | EventSet.OUT
     >>> int(mask) == lib.EPOLLIN | lib.EPOLLOUT
     True
@@ -87,6 +91,7 @@ class EpollEvent:
     Usually it is the file descriptor itself.  An ``EpollEvent`` is an
     immutable value; two are equal when their fields are.
 
+    >>> from epoll_py import EpollEvent, EventSet
     >>> event = EpollEvent(EventSet.IN, 2)
     >>> event.events, event.data, event.fd
     (1, 2, 2)
@@ -117,6 +122,7 @@ class EpollEvent:
     def events(self) -> int:
         """The event mask as a plain ``int`` (the seed's ``events()``).
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN, 2).events
         1
         """
@@ -129,6 +135,7 @@ class EpollEvent:
         Bits no ``EventSet`` member names are kept, never refused (the seed
         panics on them; a newer kernel may report flags this version lacks).
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN, 2).event_set == EventSet.IN
         True
         >>> int(EpollEvent(EventSet.IN | 0x1000).event_set) == EventSet.IN | 0x1000
@@ -140,6 +147,7 @@ class EpollEvent:
     def data(self) -> int:
         """The user data as an unsigned 64-bit ``int``.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN, 2).data
         2
         """
@@ -151,17 +159,18 @@ class EpollEvent:
 
         Lossy exactly like the seed's ``fd()``: only the low 32 bits count.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN, 2).fd
         2
         >>> EpollEvent(EventSet.IN, 2**32 + 7).fd, EpollEvent(EventSet.IN, 0xFFFFFFFF).fd
         (7, -1)
         """
-        low = self._data & 0xFFFF_FFFF
-        return low - 0x1_0000_0000 if low & 0x8000_0000 else low
+        return _checks.data_fd(self._data)
 
     def __str__(self) -> str:
         """The seed's ``Debug`` format.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> str(EpollEvent(EventSet.IN, 42))
         '{ events: 1, data: 42 }'
         """
@@ -170,6 +179,7 @@ class EpollEvent:
     def __repr__(self) -> str:
         """An evaluable repr.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN | EventSet.OUT, 42)
         EpollEvent(events=EventSet.IN|EventSet.OUT, data=42)
         """
@@ -178,6 +188,7 @@ class EpollEvent:
     def __eq__(self, other: object) -> bool:
         """Equal when both fields are equal.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> EpollEvent(EventSet.IN, 1) == EpollEvent(1, 1), EpollEvent(1, 1) == EpollEvent(1, 2)
         (True, False)
         """
@@ -188,6 +199,7 @@ class EpollEvent:
     def __hash__(self) -> int:
         """Hash of both fields, consistent with ``==``.
 
+        >>> from epoll_py import EpollEvent, EventSet
         >>> len({EpollEvent(1, 2), EpollEvent(EventSet.IN, 2)})
         1
         """
@@ -196,6 +208,7 @@ class EpollEvent:
     def __reduce__(self) -> tuple[type[EpollEvent], tuple[int, int]]:
         """Pickle as ``EpollEvent(events, data)``.
 
+        >>> from epoll_py import EpollEvent
         >>> import pickle
         >>> pickle.loads(pickle.dumps(EpollEvent(1, 2)))
         EpollEvent(events=EventSet.IN, data=2)

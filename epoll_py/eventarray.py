@@ -33,10 +33,14 @@ What ``Epoll`` may touch
 ``Epoll`` (and only it) reads ``_state`` (the C ``struct epy_wait_state``
 it hands to ``epy_wait``), ``_bound`` and ``_timeout`` (which epoll struct
 and which timeout, in milliseconds, the state holds: ``_bind`` sets them,
-``_unbind_timeout`` forgets the timeout after a wait rewrote it), and
-``_pair_views``/``_views`` (the iterators' sources, by count), and calls
-``_iterate``.  Nothing else reaches inside; ``compat.epoll`` sets
-``_state.maxevents``.
+``_unbind_timeout`` forgets the timeout after a wait rewrote it; ``_timeout``
+is always an exact ``int`` or ``_UNBOUND``), and
+``_readers`` (by count, what iterates the ready events; for few events,
+``_pair_views``), and calls
+``_iterate``.  ``compat.epoll`` and ``EpollSelector`` wait the same way in
+their own frames (a call saved is a sixth of a wait); they read few events
+through ``_pair_views`` (by count, the packed pairs).  ``compat.epoll`` also
+sets ``_state.maxevents``.  Nothing else reaches inside.
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ from __future__ import annotations
 import platform
 import struct
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from functools import partial
+from typing import Any, Callable, overload
 
 from . import _checks
 from ._epoll import ffi
@@ -60,6 +65,9 @@ _VIEW_CACHE = 1024
 
 #: How C packs one ready event in ``pairs``: data (u64), events (u32).
 PAIR = struct.Struct("=QI")
+#: ``_timeout`` when the state holds no timeout a caller passed: an object no
+#: caller has, so it is never identical, nor equal, to a timeout.
+_UNBOUND = object()
 #: ``iter_unpack`` is the cheaper iterator below this many events (CPython).
 UNPACK_BELOW = 0 if _PYPY else 8
 
@@ -74,6 +82,7 @@ class EventArray(Sequence[EpollEvent]):
 
     Use one ``EventArray`` per waiting thread: a wait overwrites its slots.
 
+    >>> from epoll_py import EventArray
     >>> arr = EventArray(64)
     >>> len(arr)
     64
@@ -85,14 +94,15 @@ class EventArray(Sequence[EpollEvent]):
         "_bound",
         "_buffer",
         "_data_c",
+        "_data_signed",
         "_data_view",
         "_events_view",
         "_mask_c",
         "_pair_views",
         "_pairs",
+        "_readers",
         "_state",
         "_timeout",
-        "_views",
     )
 
     def __init__(self, capacity: int) -> None:
@@ -128,27 +138,34 @@ class EventArray(Sequence[EpollEvent]):
         # skips rebinding when both are the same.  Keeping the bound struct
         # here also keeps it alive while state.ep points to it.
         self._bound: Any = None
-        self._timeout: int | None = None
+        self._timeout: object = _UNBOUND
         self._data_view: Sequence[int]
         self._events_view: Sequence[int]
         if _PYPY:
-            self._data_view = _CdataView(self._data_c)
-            self._events_view = _CdataView(self._mask_c)
+            # PyPy boxes every uint64 it reads from cdata as a long, slowly;
+            # an int64 view of the same memory reads machine ints, and the
+            # rare value at or above 2**63 is put right (_u64).
+            # SAFETY: the same `size` slots, kept alive by the view.
+            self._data_signed = ffi.from_buffer("int64_t[]", ffi.buffer(self._data_c))
+            self._data_view = _CdataView(self._data_signed, _u64)
+            self._events_view = _CdataView(self._mask_c, int)
         else:
             self._data_view = memoryview(ffi.buffer(self._data_c)).cast("Q").toreadonly()
             self._events_view = memoryview(ffi.buffer(self._mask_c)).cast("I").toreadonly()
         # SAFETY: buffers over the first n packed pairs, n < UNPACK_BELOW and
         # n <= capacity; each keeps the cdata array it shows alive.  (cffi
         # buffers hand out their memory more cheaply than memoryview slices.)
+        # Few events are read with iter_unpack over these, called directly:
+        # the cheapest iterator there is, and a partial would add a fifth.
         self._pair_views = [
             ffi.buffer(self._pairs, n * PAIR.size) for n in range(min(size, UNPACK_BELOW - 1) + 1)
         ]
-        # _views_of(n) on CPython: views of the first n slots, made on first
-        # use and kept for n <= _VIEW_CACHE (beyond it, slicing is noise).
-        # Stays all None on PyPy, which iterates the cdata arrays instead.
-        self._views: list[tuple[Sequence[int], Sequence[int]] | None] = [None] * (
-            min(size, _VIEW_CACHE) + 1
-        )
+        # _readers[n]() iterates (data, events) of the first n slots: one
+        # C-level call (a functools.partial of iter_unpack or zip over views
+        # made for that n), no Python frame.  Made on first use, kept for
+        # n <= _VIEW_CACHE; None until then.
+        # (Typed Any: the hot paths call an entry that may be None on purpose.)
+        self._readers: list[Any] = [None] * (min(size, _VIEW_CACHE) + 1)
 
     @property
     def data(self) -> Sequence[int]:
@@ -158,6 +175,7 @@ class EventArray(Sequence[EpollEvent]):
         index it in the loop: it is the same object for the array's lifetime.
 
         >>> import epoll_py
+        >>> from epoll_py import EventArray
         >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
         ...     ep.add(efd, epoll_py.EventSet.OUT, data=11)
         ...     arr = EventArray(4)
@@ -171,6 +189,7 @@ class EventArray(Sequence[EpollEvent]):
     def events(self) -> Sequence[int]:
         """The ``events`` mask of every slot as a flat sequence of ``int`` (u32).
 
+        >>> from epoll_py import EventArray
         >>> arr = EventArray(2)
         >>> list(arr.events)
         [0, 0]
@@ -186,11 +205,12 @@ class EventArray(Sequence[EpollEvent]):
 
     def _unbind_timeout(self) -> None:
         """Forget the cached timeout (after a retry changed state.timeout)."""
-        self._timeout = None
+        self._timeout = _UNBOUND
 
     def __len__(self) -> int:
         """The capacity: the most events one wait can return.
 
+        >>> from epoll_py import EventArray
         >>> len(EventArray(8))
         8
         """
@@ -207,6 +227,7 @@ class EventArray(Sequence[EpollEvent]):
 
         Negative indices and slices work as for a list.
 
+        >>> from epoll_py import EventArray
         >>> arr = EventArray(4)
         >>> arr[-1], len(arr[1:3])
         (EpollEvent(events=0, data=0), 2)
@@ -226,6 +247,7 @@ class EventArray(Sequence[EpollEvent]):
     def __iter__(self) -> Iterator[EpollEvent]:
         """Every slot, ready or not, as :class:`EpollEvent` values.
 
+        >>> from epoll_py import EventArray
         >>> sum(1 for _ in EventArray(3))
         3
         """
@@ -238,6 +260,7 @@ class EventArray(Sequence[EpollEvent]):
         ``n`` is what :meth:`Epoll.wait` returned.  No :class:`EpollEvent` is
         built.  :meth:`Epoll.wait_ready` waits and does this in one call.
 
+        >>> from epoll_py import EventArray
         >>> import epoll_py
         >>> with epoll_py.Epoll() as ep, epoll_py.EventFd() as efd:
         ...     ep.add(efd, epoll_py.EventSet.OUT, data=7)
@@ -258,32 +281,33 @@ class EventArray(Sequence[EpollEvent]):
     def _iterate(self, count: int) -> Iterator[tuple[int, int]]:
         """``(data, events)`` of the first ``count`` slots (0 <= count <= capacity).
 
-        Epoll.wait_ready inlines the common cases: a call costs as much as
-        the rest.
+        The hot paths call ``_readers[count]()`` themselves and come here only
+        when it is not made yet (``TypeError``: None is not callable) or
+        ``count`` is beyond the cache (``IndexError``).
         """
-        if count < UNPACK_BELOW:
-            return _iter_pairs(self._pair_views[count])
-        if _PYPY:
-            return _cdata_pairs(self._data_c, self._mask_c, count)
-        return zip(*self._views_of(count))
+        if count >= len(self._readers):
+            return self._reader(count)()
+        reader: Callable[[], Iterator[tuple[int, int]]] | None = self._readers[count]
+        if reader is None:
+            reader = self._readers[count] = self._reader(count)
+        return reader()
 
-    def _views_of(self, count: int) -> tuple[Sequence[int], Sequence[int]]:
-        """CPython: views of ``data`` and ``events`` for the first ``count`` slots,
-        cached for small counts so a steady loop builds none."""
-        if count < len(self._views):
-            views = self._views[count]
-            if views is not None:
-                return views
-        # SAFETY: slices of read-only views of buffers self owns, bounded by
-        # 0 <= count <= capacity; a view keeps its buffer alive.
-        views = (self._data_view[:count], self._events_view[:count])
-        if count < len(self._views):
-            self._views[count] = views
-        return views
+    def _reader(self, count: int) -> Callable[[], Iterator[tuple[int, int]]]:
+        """A callable iterating ``(data, events)`` of the first ``count`` slots."""
+        # SAFETY (all three): views and buffers of memory self owns, bounded
+        # by 0 <= count <= capacity; each keeps the cdata array it shows alive.
+        if count < UNPACK_BELOW:
+            # Few events: struct.iter_unpack over the packed pairs, one
+            # iterator object in all.
+            return partial(_iter_pairs, self._pair_views[count])
+        if _PYPY:
+            return partial(_cdata_pairs, self._data_signed, self._mask_c, count)
+        return partial(zip, self._data_view[:count], self._events_view[:count])
 
     def __repr__(self) -> str:
         """Shows the capacity.
 
+        >>> from epoll_py import EventArray
         >>> EventArray(16)
         EventArray(16)
         """
@@ -292,6 +316,7 @@ class EventArray(Sequence[EpollEvent]):
     def __reduce__(self) -> Any:
         """An EventArray is a buffer tied to C state; it cannot be pickled.
 
+        >>> from epoll_py import EventArray
         >>> import pickle
         >>> pickle.dumps(EventArray(1))
         Traceback (most recent call last):
@@ -304,20 +329,37 @@ class EventArray(Sequence[EpollEvent]):
 _iter_pairs = PAIR.iter_unpack
 
 
+_TWO_64 = 1 << 64
+
+
+def _u64(signed: int) -> int:
+    """A uint64 read through an int64 view (PyPy)."""
+    return signed if signed >= 0 else signed + _TWO_64
+
+
 def _cdata_pairs(data: Any, mask: Any, count: int) -> Iterator[tuple[int, int]]:
-    """PyPy: a generator over the cdata arrays, which its JIT compiles best."""
+    """PyPy: a generator over the cdata arrays, which its JIT compiles best
+    (``data`` is the int64 view of the data; see ``_u64``)."""
     # SAFETY: 0 <= count <= capacity of both arrays (caller's contract).
     for i in range(count):
-        yield data[i], mask[i]
+        value = data[i]
+        yield (value if value >= 0 else value + _TWO_64), mask[i]
+
+
+def _first_pair(events: EventArray) -> Iterator[tuple[int, int]]:
+    """PyPy: the one ready event, without a generator (Epoll.wait_ready, n == 1)."""
+    value = events._data_signed[0]
+    return iter((((value if value >= 0 else value + _TWO_64), events._mask_c[0]),))
 
 
 class _CdataView(Sequence[int]):
     """A read-only sequence over a cdata integer array (PyPy's ``data``/``events``)."""
 
-    __slots__ = ("_array",)
+    __slots__ = ("_array", "_convert")
 
-    def __init__(self, array: Any) -> None:
+    def __init__(self, array: Any, convert: Callable[[int], int]) -> None:
         self._array = array
+        self._convert = convert
 
     def __len__(self) -> int:
         return len(self._array)
@@ -330,8 +372,6 @@ class _CdataView(Sequence[int]):
 
     def __getitem__(self, index: int | slice) -> int | list[int]:
         if isinstance(index, slice):
-            start, stop, step = index.indices(len(self._array))
-            # SAFETY: indices() clamps start and stop to 0..len.
-            return ffi.unpack(self._array, len(self._array))[start:stop:step]  # type: ignore[no-any-return]
+            return [self[i] for i in range(*index.indices(len(self._array)))]
         # SAFETY: cffi bounds-checks indexing of an array of known length.
-        return self._array[index]  # type: ignore[no-any-return]
+        return self._convert(self._array[index])

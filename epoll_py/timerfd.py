@@ -49,6 +49,7 @@ _MAX_NS = _checks.INT64_MAX
 class TimerState(NamedTuple):
     """When a timer fires next (0: disarmed) and its period (0: once).
 
+    >>> from epoll_py import TimerState
     >>> state = TimerState(remaining_ns=1_500_000_000, interval_ns=0)
     >>> state.remaining, state.interval
     (1.5, 0.0)
@@ -95,6 +96,7 @@ class TimerFd(FdObject):
     ``clock`` is ``CLOCK_MONOTONIC`` by default (vmm-sys-util's choice);
     ``flags`` may add :data:`TFD_NONBLOCK`.  It is readable once it expired.
 
+    >>> from epoll_py import TimerFd
     >>> with TimerFd() as timer:
     ...     timer.reset(0.01)
     ...     timer.wait()
@@ -132,6 +134,7 @@ class TimerFd(FdObject):
     def reset_ns(self, initial_ns: int, interval_ns: int = 0) -> None:
         """:meth:`reset` in integer nanoseconds (``interval_ns`` 0: once).
 
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.reset_ns(1_000_000)
         ...     timer.wait()
@@ -156,6 +159,7 @@ class TimerFd(FdObject):
     def clear(self) -> None:
         """Disarm the timer.
 
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.reset(10)
         ...     timer.clear()
@@ -167,6 +171,7 @@ class TimerFd(FdObject):
     def get_state(self) -> TimerState:
         """Time to the next expiry and the period (``timerfd_gettime``).
 
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.get_state()
         TimerState(remaining_ns=0, interval_ns=0)
@@ -181,6 +186,7 @@ class TimerFd(FdObject):
     def is_armed(self) -> bool:
         """Whether the timer will expire again.
 
+        >>> from epoll_py import TimerFd
         >>> with TimerFd() as timer:
         ...     timer.is_armed()
         False

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any
 
 import pytest
 
@@ -93,6 +94,7 @@ def test_subprocesses() -> None:
             stdout=asyncio.subprocess.PIPE,
         )
         out, _ = await process.communicate(b"from the parent")
+        assert process.returncode is not None
         return out, process.returncode
 
     assert run(main()) == (b"FROM THE PARENT", 0)
@@ -178,11 +180,12 @@ def test_loop_factory_for_asyncio_run() -> None:
         await _on_our_loop()
         return "factory"
 
-    assert asyncio.run(main(), loop_factory=epoll_asyncio.new_event_loop) == "factory"
+    run_with_factory: Any = asyncio.run  # loop_factory: Python 3.12+, checked above
+    assert run_with_factory(main(), loop_factory=epoll_asyncio.new_event_loop) == "factory"
 
 
 def test_run_closes_its_loop_and_selector() -> None:
-    seen = {}
+    seen: dict[str, Any] = {}
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

@@ -10,7 +10,7 @@ import time
 from typing import Callable, TypeVar
 
 import pytest
-from conftest import in_epoll_wait, wait_in_thread, wait_until
+from helpers import in_epoll_wait, wait_in_thread, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet
 from epoll_py._epoll import ffi, lib
@@ -96,12 +96,12 @@ def test_keyboard_interrupt_ends_a_blocking_wait(ep: Epoll, efd: EventFd) -> Non
     arr = EventArray(4)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     main = threading.get_native_id()
-    sender = threading.Thread(
-        target=lambda: (
-            wait_until(lambda: in_epoll_wait(main), "main to block"),
-            os.kill(os.getpid(), signal.SIGINT),
-        )
-    )
+
+    def interrupt_main() -> None:
+        wait_until(lambda: in_epoll_wait(main), "main to block")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=interrupt_main)
     sender.start()
     start = time.monotonic()
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import collect, is_open
+from helpers import collect, is_open
 
 from epoll_py import ControlOperation, Epoll, EpollEvent, EventArray, EventFd, EventSet
 

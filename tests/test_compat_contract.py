@@ -18,7 +18,7 @@ import socket
 import time
 
 import pytest
-from conftest import in_epoll_wait, is_open, wait_in_thread, wait_until
+from helpers import in_epoll_wait, is_open, wait_in_thread, wait_until
 
 from epoll_py import compat
 from epoll_py._epoll import lib
@@ -97,8 +97,8 @@ def test_constructor_arguments(args) -> None:
 
 def test_constructor_keywords() -> None:
     both(lambda cls: cls(sizehint=8, flags=0), lambda ep: ep.closed)
-    assert outcome(lambda: compat.epoll(size=1))[0] is TypeError
-    assert outcome(lambda: select.epoll(size=1))[0] is TypeError
+    assert outcome(lambda: compat.epoll(size=1))[0] is TypeError  # type: ignore[call-arg]
+    assert outcome(lambda: select.epoll(size=1))[0] is TypeError  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
@@ -318,3 +318,103 @@ def test_compat_flag_constant_is_the_header_value() -> None:
     assert compat._EPOLL_CLOEXEC == lib.EPOLL_CLOEXEC
     # PyPy's select lacks the name; where it has it, it agrees.
     assert getattr(select, "EPOLL_CLOEXEC", lib.EPOLL_CLOEXEC) == lib.EPOLL_CLOEXEC
+
+
+# -- odd inputs to fromfd, close and poll, side by side --------------------------
+
+
+def _unused_fd() -> int:
+    """A number no file has now (and, single-threaded, none will get first)."""
+    r, w = os.pipe()
+    os.close(r)
+    os.close(w)
+    return max(r, w) + 100
+
+
+PYPY_OWN_WAY = pytest.mark.skipif(
+    PYPY, reason="PyPy's select.epoll answers these its own way; compat follows CPython's"
+)
+
+
+@PYPY_OWN_WAY
+@pytest.mark.parametrize("fd", [-1, -5, -(2**31), 1.5, "3", None, 2**31])
+def test_fromfd_odd_numbers(fd) -> None:
+    def adopt(cls):
+        ep = cls.fromfd(fd)  # -1: a new epoll, in both
+        try:
+            return (type(ep).__name__ in ("epoll",), ep.closed, ep.fileno() >= 0)
+        finally:
+            ep.close()
+
+    assert_same(lambda: adopt(select.epoll), lambda: adopt(compat.epoll))
+
+
+def test_fromfd_of_an_object_with_fileno() -> None:
+    with select.epoll() as owner:
+        assert_same(lambda: select.epoll.fromfd(owner), lambda: compat.epoll.fromfd(owner))  # type: ignore[arg-type]
+
+
+def test_close_of_an_adopted_fd_that_was_not_open_is_silent() -> None:
+    def adopt_and_close(cls):
+        ep = cls.fromfd(_unused_fd())
+        before = ep.closed
+        ep.close()
+        ep.close()
+        return before, ep.closed
+
+    assert_same(lambda: adopt_and_close(select.epoll), lambda: adopt_and_close(compat.epoll))
+
+
+@PYPY_OWN_WAY
+@pytest.mark.parametrize("maxevents", [2**30, 178956971, 2**31, -(2**31) - 1, 2**31 - 1])
+def test_huge_maxevents(maxevents) -> None:
+    """Where the kernel refuses maxevents (above INT_MAX / sizeof(struct
+    epoll_event)), both raise its EINVAL.  At 2**31-1 the standard library
+    first tries to allocate 25 GB, which fails on smaller machines
+    (MemoryError): compat never allocates a buffer it cannot fill and says
+    what the kernel would."""
+    std, ours = (
+        outcome(lambda: select.epoll().poll(0, maxevents)),
+        outcome(lambda: compat.epoll().poll(0, maxevents)),
+    )
+    if std[0] is MemoryError:
+        assert ours[0] is OSError and "Invalid argument" in ours[1]
+    elif PYPY and std[0] == "ok":
+        pytest.skip("PyPy's select.epoll accepts any maxevents")
+    else:
+        assert ours == std
+
+
+def test_large_maxevents_allocate_nothing_large() -> None:
+    """178956970 is the kernel's largest: accepted, without a 6 GB buffer."""
+    tracemalloc = pytest.importorskip("tracemalloc")  # not on PyPy
+
+    with compat.epoll() as ep:
+        tracemalloc.start()
+        try:
+            assert ep.poll(0, 178956970) == []
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_maxevents_varying_between_calls_reuses_one_array(pipe) -> None:
+    """Twisted passes its connection count: no new array per value."""
+    _, w = pipe
+    with compat.epoll() as ep:
+        ep.register(w, select.EPOLLOUT)
+        arrays = set()
+        for maxevents in [3, 7, 1, 200, 5, 900, 2, 1023, 4] * 3:
+            assert ep.poll(0, maxevents) == [(w, select.EPOLLOUT)]
+            arrays.add(id(ep._events))
+        assert len(arrays) == 1
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_copying_is_refused_with_the_same_message(how) -> None:
+    import copy
+    import pickle
+
+    act = {"pickle": pickle.dumps, "copy": copy.copy, "deepcopy": copy.deepcopy}[how]
+    both(lambda cls: cls(), act)

@@ -98,7 +98,9 @@ def test_block_runs(block: Block) -> None:
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"{block.name} still ran after {TIMEOUT} s:\n{error.stdout}\n{error.stderr}")
+        pytest.fail(
+            f"{block.name} still ran after {TIMEOUT} s:\n{error.stdout!r}\n{error.stderr!r}"
+        )
     assert result.returncode == 0, (
         f"{block.name} failed:\n{block.code}\n--- stdout\n{result.stdout}"
         f"\n--- stderr\n{result.stderr}"

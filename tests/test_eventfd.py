@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import in_syscall, wait_in_thread, wait_until
+from helpers import in_syscall, wait_in_thread, wait_until
 
 from epoll_py import EFD_NONBLOCK, EFD_SEMAPHORE, EventFd
 

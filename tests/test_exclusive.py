@@ -6,7 +6,7 @@ import errno
 import threading
 
 import pytest
-from conftest import in_epoll_wait, wait_until
+from helpers import in_epoll_wait, wait_until
 
 from epoll_py import EFD_NONBLOCK, Epoll, EventArray, EventFd, EventSet
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 
-from conftest import collect, open_fds
+from helpers import collect, open_fds
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet
 

@@ -17,10 +17,12 @@ import collections
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
-from conftest import is_open
+from helpers import is_open
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -303,7 +305,7 @@ class EpollMachine(RuleBasedStateMachine):
                 self.ep.modify(number, events, value)
             else:
                 self.ep.delete(number)
-            got = 0
+            got: int | None = 0
         except OSError as error:
             got = error.errno
             if style == "many":
@@ -433,7 +435,7 @@ class EpollMachine(RuleBasedStateMachine):
             assert is_open(number)
 
 
-def _calls(ep: Epoll, fd: int, junk: object, timeout: object) -> list:
+def _calls(ep: Epoll, fd: int, junk: Any, timeout: Any) -> list[Callable[[], object]]:
     """Every public call, with junk in one argument."""
     return [
         lambda: ep.add(junk, IN),

@@ -25,7 +25,7 @@ from selectors import EVENT_READ, EVENT_WRITE
 
 import pytest
 import test_selector_contract as contract
-from conftest import collect, in_epoll_wait, is_open, open_fds, wait_until
+from helpers import collect, in_epoll_wait, is_open, open_fds, wait_until
 
 import epoll_py
 import epoll_py.asyncio as epoll_asyncio
@@ -33,12 +33,13 @@ from epoll_py import EventSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.cases import herd
+from benchmarks.cases.common import STDLIB_LOOP
 
 EXCLUSIVE = int(EventSet.EXCLUSIVE)
 IN, OUT = int(EventSet.IN), int(EventSet.OUT)
 
 
-def registered(selector: selectors.BaseSelector) -> dict[int, int]:
+def registered(selector: selectors.EpollSelector | epoll_py.EpollSelector) -> dict[int, int]:
     """The kernel's interest list of a selector's epoll: fd -> events mask."""
     masks = {}
     with open(f"/proc/self/fdinfo/{selector.fileno()}") as f:
@@ -49,7 +50,7 @@ def registered(selector: selectors.BaseSelector) -> dict[int, int]:
     return masks
 
 
-def is_exclusive(selector: selectors.BaseSelector, fd: int) -> bool:
+def is_exclusive(selector: selectors.EpollSelector | epoll_py.EpollSelector, fd: int) -> bool:
     return bool(registered(selector)[fd] & EXCLUSIVE)
 
 
@@ -89,7 +90,7 @@ def test_the_opt_in_must_be_a_bool(value) -> None:
 def test_a_listening_socket_is_registered_exclusive(exclusive, listener, by) -> None:
     class HasFileno:
         def fileno(self) -> int:
-            return listener.fileno()
+            return int(listener.fileno())
 
     fileobj = {"socket": listener, "fd": listener.fileno(), "fileno object": HasFileno()}[by]
     key = exclusive.register(fileobj, EVENT_READ, data="l")
@@ -186,7 +187,11 @@ def test_a_failing_re_registration_fails_as_the_stdlib_modify(then) -> None:
     maybe reused): the re-registration raises the errno the standard
     library's MODIFY raises, and leaves nothing registered."""
     errnos = []
-    for selector in (selectors.EpollSelector(), epoll_py.EpollSelector(exclusive_accept=True)):
+    both: list[selectors.EpollSelector | epoll_py.EpollSelector] = [
+        selectors.EpollSelector(),
+        epoll_py.EpollSelector(exclusive_accept=True),
+    ]
+    for selector in both:
         with selector:
             sock = socket.create_server(("127.0.0.1", 0))
             number = sock.fileno()
@@ -198,7 +203,7 @@ def test_a_failing_re_registration_fails_as_the_stdlib_modify(then) -> None:
                 with pytest.raises(OSError) as info:
                     selector.modify(number, EVENT_READ | EVENT_WRITE)
                 errnos.append(info.value.errno)
-                assert len(selector.get_map()) == 0
+                assert len(selector.get_map() or ()) == 0
                 assert number not in registered(selector)
             finally:
                 if r >= 0:
@@ -436,7 +441,7 @@ def test_the_opt_in_wakes_about_one_worker_per_connection(workers) -> None:
     """One connection at a time, idle workers: without the opt-in each
     connection wakes (nearly) every worker, with it about one.  Counts only,
     never times."""
-    default = _figures(herd.STDLIB_LOOP, workers)
+    default = _figures(STDLIB_LOOP, workers)
     ours = _figures("epoll_py loop", workers)
     opted_in = _figures(herd.EXCLUSIVE, workers)
     assert opted_in["wakeups/conn"] <= 1.5

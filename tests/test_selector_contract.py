@@ -15,7 +15,7 @@ import time
 from selectors import EVENT_READ, EVENT_WRITE
 
 import pytest
-from conftest import in_epoll_wait, wait_in_thread, wait_until
+from helpers import in_epoll_wait, wait_in_thread, wait_until
 
 import epoll_py
 

@@ -7,7 +7,7 @@ import signal
 import threading
 
 import pytest
-from conftest import in_epoll_wait, wait_until
+from helpers import in_epoll_wait, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet
 

@@ -7,7 +7,7 @@ import signal
 import threading
 
 import pytest
-from conftest import collect, in_epoll_wait, is_open, wait_in_thread, wait_until
+from helpers import collect, in_epoll_wait, is_open, wait_in_thread, wait_until
 
 from epoll_py import Epoll, EventArray, EventFd, EventSet, Waker
 

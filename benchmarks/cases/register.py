@@ -8,6 +8,7 @@ call.  Each implementation has its own epoll, so passes never collide.
 from __future__ import annotations
 
 import select
+from array import array
 from collections.abc import Iterator
 from contextlib import ExitStack
 from time import perf_counter_ns
@@ -31,7 +32,7 @@ def cases(settings: Settings) -> Iterator[Case]:
     raise_fd_limit(COUNT + 100)
     with ExitStack() as stack:
         fds = [stack.enter_context(EventFd()).fileno() for _ in range(COUNT)]
-        epolls = [stack.enter_context(Epoll()) for _ in range(5)]
+        epolls = [stack.enter_context(Epoll()) for _ in range(7)]
         std = stack.enter_context(select.epoll())
         impls = {
             C_FLOOR: floor_pass(settings, epolls[0].fileno(), fds),
@@ -41,6 +42,8 @@ def cases(settings: Settings) -> Iterator[Case]:
             RAW_LABEL: raw_pass(epolls[2], fds),
             "epoll_py ctl(op, fd, EpollEvent)": ctl_pass(epolls[3].ctl, fds),
             "epoll_py ctl_many (one batch)": batch_pass(epolls[4].ctl_many, fds),
+            "epoll_py add_many... (array)": columns_pass(epolls[5], array("i", fds)),
+            "epoll_py add_many... (list)": columns_pass(epolls[6], fds),
             STDLIB: per_call(fds, std.register, std.modify, std.unregister),
         }
         yield Case(
@@ -158,5 +161,23 @@ def batch_pass(
             ctl_many(batch)
             times.append(perf_counter_ns() - start)
         return times
+
+    return run
+
+
+def columns_pass(ep: Epoll, fds: object) -> Pass:
+    """add_many/modify_many/delete_many, one call per phase: fds as given (a
+    buffer goes to C as it is, a list is converted in the call), one events
+    mask, data = the fd, as the floor does."""
+
+    def run() -> list[int]:
+        t0 = perf_counter_ns()
+        ep.add_many(fds, IN)
+        t1 = perf_counter_ns()
+        ep.modify_many(fds, OUT)
+        t2 = perf_counter_ns()
+        ep.delete_many(fds)
+        t3 = perf_counter_ns()
+        return [t1 - t0, t2 - t1, t3 - t2]
 
     return run
