@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "_shim.h"
@@ -492,6 +493,15 @@ int epy_set_busy_poll(struct epy_fd *ep, const struct epy_busy_poll *params)
 int epy_get_busy_poll(struct epy_fd *ep, struct epy_busy_poll *params)
 {
     return epy_ioctl(ep, EPY_EPIOCGPARAMS, params);
+}
+
+int epy_is_listening(int fd)
+{
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) < 0)
+        return errno == ENOTSOCK ? 0 : -errno;
+    return listening != 0;
 }
 
 /* -- waiting ----------------------------------------------------------- */

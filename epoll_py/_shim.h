@@ -134,6 +134,9 @@ int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, 
 int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
                     const uint32_t *events, uint32_t events_all, const uint64_t *data, int *done);
 int epy_set_busy_poll(struct epy_fd *ep, const struct epy_busy_poll *params);
+/* 1 if fd is a listening socket (SO_ACCEPTCONN), 0 if not or not a socket,
+   or -errno (EBADF). */
+int epy_is_listening(int fd);
 int epy_get_busy_poll(struct epy_fd *ep, struct epy_busy_poll *params);
 
 /* -- waiting: the number of events in s's buffers, or -errno -- */

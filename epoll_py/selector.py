@@ -33,14 +33,9 @@ Every other file is registered as without the opt-in.
 
 from __future__ import annotations
 
-import _socket
 import contextlib
 import math
-import os
 import selectors
-import socket
-import stat
-import sys
 from collections.abc import Iterator, Mapping
 from selectors import EVENT_READ, EVENT_WRITE, SelectorKey
 from typing import Any, Optional
@@ -58,7 +53,6 @@ _OUT = int(EventSet.OUT)
 _NOT_IN = ~_IN
 _NOT_OUT = ~_OUT
 _EXCLUSIVE = int(EventSet.EXCLUSIVE)
-_CPYTHON = sys.implementation.name == "cpython"  # see _is_listening
 _INITIAL_CAPACITY = 64
 _epy_wait = lib.epy_wait
 
@@ -86,63 +80,11 @@ def _epoll_events(events: int) -> int:
     return (_IN if events & EVENT_READ else 0) | (_OUT if events & EVENT_WRITE else 0)
 
 
-def _is_listening(fileobj: FileDescriptorLike, fd: int) -> bool:
-    """Whether ``fileobj`` (whose fd is ``fd``) is a listening socket.
-
-    A socket object is asked directly; an fd number through a temporary
-    socket object on it, detached afterwards so the fd stays open.  That
-    object is the C base class (a third of ``socket.socket``'s cost), given
-    a family and type, which saves the syscalls that would guess them (the
-    answer to SO_ACCEPTCONN does not depend on them).
-
-    Making that object sets the file's blocking mode: on CPython only when
-    a default timeout is set (socket.setdefaulttimeout: O_NONBLOCK), on PyPy
-    always (blocking); the mode is put back.  And it is only made on an open
-    socket: on PyPy a socket object that failed to be made on a number
-    still closes that number when collected, later, when it may name
-    another file.
-    """
-    if isinstance(fileobj, _socket.socket):
-        return _accepts(fileobj)
-    if not _CPYTHON and not _is_socket(fd):
-        return False
-    blocking = None
-    if not _CPYTHON or socket.getdefaulttimeout() is not None:
-        blocking = _get_blocking(fd)
-        if blocking is None:
-            return False  # not open
-    try:
-        probe = _socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, fd)
-    except OSError:
-        return False
-    try:
-        return _accepts(probe)
-    finally:
-        probe.detach()
-        if blocking is not None and blocking != _get_blocking(fd):
-            os.set_blocking(fd, blocking)
-
-
-def _is_socket(fd: int) -> bool:
-    try:
-        return stat.S_ISSOCK(os.fstat(fd).st_mode)
-    except OSError:
-        return False
-
-
-def _get_blocking(fd: int) -> bool | None:
-    try:
-        return os.get_blocking(fd)
-    except OSError:
-        return None
-
-
-def _accepts(sock: _socket.socket) -> bool:
-    """SO_ACCEPTCONN; False for a file that is not a socket (ENOTSOCK)."""
-    try:
-        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) != 0
-    except OSError:
-        return False
+def _is_listening(fd: int) -> bool:
+    """Whether ``fd`` is a listening socket (``SO_ACCEPTCONN``, asked in C:
+    no socket object is made on the number, which would change its blocking
+    mode on PyPy, or close it later when making one failed)."""
+    return lib.epy_is_listening(fd) > 0
 
 
 class _SelectorMapping(Mapping[FileDescriptorLike, SelectorKey]):
@@ -246,7 +188,7 @@ class EpollSelector(selectors.BaseSelector):
         key = SelectorKey(fileobj, self._fileobj_lookup(fileobj), events, data)
         if key.fd in self._fd_to_key:
             raise KeyError(f"{fileobj!r} (FD {key.fd}) is already registered")
-        if self._exclusive_accept and events & EVENT_READ and _is_listening(fileobj, key.fd):
+        if self._exclusive_accept and events & EVENT_READ and _is_listening(key.fd):
             self._epoll.add(key.fd, _epoll_events(events) | _EXCLUSIVE)
             self._exclusive.add(key.fd)
         else:
