@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Callable
 
 from ..harness import Case
-from . import compat, echo, pingpong, register, scale, selector, wait
+from . import compat, echo, http, pingpong, register, scale, selector, wait
 from .common import Settings
 
 Section = Callable[[Settings], Iterator[Case]]
@@ -24,6 +24,7 @@ SECTIONS: dict[str, Section] = {
     "selector": selector.cases,  # select(t) with n ready sockets
     "compat": compat.cases,  # compat.epoll.poll(t, maxevents)
     "asyncio": echo.cases,  # echo over loopback TCP
+    "http": http.cases,  # aiohttp under ab -k, a server process per sample
 }
 
 __all__ = ["SECTIONS", "Section", "Settings"]
