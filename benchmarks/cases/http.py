@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import statistics
 import textwrap
 from collections.abc import Iterator, Sequence
@@ -52,7 +53,7 @@ def cases(settings: Settings) -> Iterator[Case]:
     if why:
         NOTES.append(f"http: skipped, {why}.")
         return
-    server_cpu, client_cpu = sorted(os.sched_getaffinity(0))[:2]
+    server_cpu, client_cpu = drive.cores()[:2]
     requests = 8_000 if settings.quick else 20_000
     load = drive.Load(requests, CONCURRENCY, WARMUP, server_cpu, client_cpu)
     loops = [(name, loop) for name, loop in LOOPS if _available(loop)]
@@ -130,7 +131,8 @@ def _notes(load: drive.Load, runs: Runs, others: tuple[float, float]) -> list[st
         f" {cores:.2f} of {os.cpu_count()} cores busy on average over the section's"
         f" {seconds:.0f} s.",
     ]
-    if any(run["faults"] > 1 for figures in runs.values() for run in figures):
+    mmap_regime = any(run["faults"] > 1 for figures in runs.values() for run in figures)
+    if mmap_regime and platform.python_implementation() == "CPython":  # PyPy's GC faults
         paragraphs.append(
             "http: some servers ran in glibc's mmap regime (about 2 page faults and 8 us of"
             " kernel time more per request; benchmarks/http_load/README.md): compare with care."

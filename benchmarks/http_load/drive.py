@@ -7,8 +7,8 @@
 
 Each run starts a fresh server (benchmarks/http_load/server.py) pinned to one
 core, loads it with ApacheBench (``ab -k``) pinned to another, and reads the
-server's /proc/PID/stat and /proc/PID/status just before and just after the
-measured load.  Configurations are interleaved, in a rotating order, round
+server's /proc/PID/stat, /proc/PID/status and its threads' schedstat just
+before and just after the measured load.  Configurations are interleaved, in a rotating order, round
 after round.  The table gives medians with their spread (min-max) of requests
 per second, server CPU microseconds per request (user + sys) and page faults
 per request, and each loop's ratio to the first loop, paired by round
@@ -85,9 +85,18 @@ def missing() -> str | None:
         return "ab is not installed (apt-get install apache2-utils)"
     if shutil.which("taskset") is None:
         return "taskset is not installed (util-linux)"
-    if len(os.sched_getaffinity(0)) < 2:
+    if len(cores()) < 2:
         return "fewer than 2 usable cores, to pin the server and ab apart"
     return None
+
+
+def cores() -> list[int]:
+    """The cores this process may run on (every core where Python cannot
+    tell: PyPy 3.9's os has no sched_getaffinity)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return list(range(os.cpu_count() or 1))
 
 
 def usage(pid: int) -> dict[str, float]:
