@@ -14,7 +14,9 @@ Sections: wait (n ready eventfds; a computed timeout), register (10,000
 fds), scale (1 ready among M registered), pingpong (two threads, blocking
 waits), selector (select(t) with n ready sockets), compat
 (compat.epoll.poll(t, maxevents)), asyncio (echo over loopback TCP, with
-and without a pending timer; uvloop too if installed).
+and without a pending timer; uvloop too if installed), http (aiohttp under
+ab -k keep-alive load, a server process per sample; skipped without aiohttp
+or ab).
 
 The files: harness.py (Case, measure: calibration, rounds, paired ratios),
 cfloor.py (the C floor), cases/ (one module per section), report.py (table,

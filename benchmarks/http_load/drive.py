@@ -8,12 +8,13 @@
 Each run starts a fresh server (benchmarks/http_load/server.py) pinned to one
 core, loads it with ApacheBench (``ab -k``) pinned to another, and reads the
 server's /proc/PID/stat, /proc/PID/status and its threads' schedstat just
-before and just after the measured load.  Configurations are interleaved, in a rotating order, round
-after round.  The table gives medians with their spread (min-max) of requests
-per second, server CPU microseconds per request (user + sys) and page faults
-per request, and each loop's ratio to the first loop, paired by round
-(median of the per-round ratios).  CPU per request is the steadier figure on
-a shared machine.  ``--loops`` also takes ``uvloop``, where it is installed.
+before and just after the measured load.  Configurations are interleaved, in
+a rotating order, round after round.  The table gives medians with their
+spread (min-max) of requests per second, server CPU microseconds per request
+(user + sys) and page faults per request, and each loop's ratio to the first
+loop, paired by round (median of the per-round ratios).  CPU per request is
+the steadier figure on a shared machine.  ``--loops`` also takes ``uvloop``,
+where it is installed.
 
 Page faults per request tell which of two regimes a server ran in.  asyncio
 reads a socket with ``sock.recv(256 KiB)``: CPython allocates 256 KiB, then
