@@ -77,10 +77,19 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 PYTHONMALLOC=malloc \
 		.venv/bin/python -m pytest -q -m "not packaging" -p no:cacheprovider
 
-# uvloop (the bench extra) is optional: the asyncio section compares with it
-# when it installs, and runs without it when it does not.
+# The bench extra (uvloop, aiohttp) and ApacheBench are optional: a section
+# runs without what did not install (the asyncio section without uvloop), or
+# says in the report why it skipped (the http section, without aiohttp or ab).
+# If the extra fails as a whole, each package is tried alone.  ab comes from
+# apt, tried only as root; nothing here fails the build.
 $(BENCH_TOOLS): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || echo "uvloop not installed: skipped"
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]' || \
+		for p in uvloop aiohttp; do \
+			$(BIN)/python -m pip install --quiet $$p || echo "$$p not installed: skipped"; \
+		done
+	command -v ab >/dev/null || [ "$$(id -u)" != 0 ] || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=120 apache2-utils >/dev/null || \
+		echo "ab (apache2-utils) not installed: the http section will skip"
 	touch $@
 
 # The benchmark package (benchmarks/), run as a script.  BENCH_MAKE_START is

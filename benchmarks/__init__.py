@@ -17,7 +17,9 @@ waits), selector (select(t) with n ready sockets), compat
 and without a pending timer; uvloop too if installed), herd (P forked
 asyncio workers sharing one listening socket, with and without
 exclusive_accept, and SO_REUSEPORT; it also reports counts: wakeups and
-accept() calls per connection, how the connections spread over the workers).
+accept() calls per connection, how the connections spread over the workers),
+http (aiohttp under ab -k keep-alive load, a server process per sample;
+skipped without aiohttp or ab).
 
 The files: harness.py (Case, measure: calibration, rounds, paired ratios),
 cfloor.py (the C floor), cases/ (one module per section), report.py (table,

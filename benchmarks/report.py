@@ -27,6 +27,10 @@ of those per-round ratios.  ns/op (and ns/event) is each implementation's own me
 on a noisy machine the quotient of two ns/op can differ from the paired ratio, which is the one
 to trust.  'spread' = the interquartile range of ns/op / its median."""
 
+# Lines a section adds below the table: why it was skipped, or what its rows
+# cannot show (the http section's requests per second).
+NOTES: list[str] = []
+
 COLUMNS = ("section", "case", "implementation", "ns/op", "op", "ns/event", "spread")
 RATIOS = ("vs stdlib", "±", "vs C", "±")
 
@@ -74,6 +78,8 @@ def _print_lines(table: list[tuple[str, ...]]) -> None:
         print("  ".join(cells).rstrip())
         if number == 0:
             print("  ".join("-" * w for w in widths))
+    if NOTES:
+        print("\n" + "\n".join(NOTES))
 
 
 def print_counts(rows: list[Row]) -> None:
@@ -155,7 +161,9 @@ def _seconds(seconds: float) -> str:
 def write_json(path: str, rows: list[Row], info: dict[str, object], rounds: int) -> None:
     with open(path, "w") as f:
         json.dump(
-            {"machine": info, "rounds": rounds, "rows": [_json(r) for r in rows]}, f, indent=2
+            {"machine": info, "rounds": rounds, "rows": [_json(r) for r in rows], "notes": NOTES},
+            f,
+            indent=2,
         )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Callable
 
 from ..harness import Case
-from . import compat, echo, herd, pingpong, register, scale, selector, wait
+from . import compat, echo, herd, http, pingpong, register, scale, selector, wait
 from .common import Settings
 
 Section = Callable[[Settings], Iterator[Case]]
@@ -25,6 +25,7 @@ SECTIONS: dict[str, Section] = {
     "compat": compat.cases,  # compat.epoll.poll(t, maxevents)
     "asyncio": echo.cases,  # echo over loopback TCP
     "herd": herd.cases,  # pre-fork servers sharing one listening socket
+    "http": http.cases,  # aiohttp under ab -k, a server process per sample
 }
 
 __all__ = ["SECTIONS", "Section", "Settings"]

@@ -7,13 +7,14 @@
 
 Each run starts a fresh server (benchmarks/http_load/server.py) pinned to one
 core, loads it with ApacheBench (``ab -k``) pinned to another, and reads the
-server's /proc/PID/stat and /proc/PID/status just before and just after the
-measured load.  Configurations are interleaved, in a rotating order, round
-after round.  The table gives medians with their spread (min-max) of requests
-per second, server CPU microseconds per request (user + sys) and page faults
-per request, and each loop's ratio to the first loop, paired by round
-(median of the per-round ratios).  CPU per request is the steadier figure on
-a shared machine.
+server's /proc/PID/stat, /proc/PID/status and its threads' schedstat just
+before and just after the measured load.  Configurations are interleaved, in
+a rotating order, round after round.  The table gives medians with their
+spread (min-max) of requests per second, server CPU microseconds per request
+(user + sys) and page faults per request, and each loop's ratio to the first
+loop, paired by round (median of the per-round ratios).  CPU per request is
+the steadier figure on a shared machine.  ``--loops`` also takes ``uvloop``,
+where it is installed.
 
 Page faults per request tell which of two regimes a server ran in.  asyncio
 reads a socket with ``sock.recv(256 KiB)``: CPython allocates 256 KiB, then
@@ -27,7 +28,9 @@ buffer unshrunk) raises glibc's mmap threshold for the rest of the process,
 so a warm-up run (``--warmup``, on by default) puts every server in the heap
 regime; ``--warmup 0`` measures fresh servers, regime lottery included.
 
-Exits 0 with a "skipped: ..." line when aiohttp, ab or taskset is missing.
+Exits 0 with a "skipped: ..." line when aiohttp, ab or taskset is missing, or
+fewer than two cores are usable.  `make bench`'s "http" section
+(benchmarks/cases/http.py) runs the same load through `one_run`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,6 +65,19 @@ COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class Load:
+    """What one run does: ``ab -k -n requests -c concurrency`` after a
+    ``warmup``-request ab run (0: none), the server pinned to ``server_cpu``
+    and ab to ``client_cpu``."""
+
+    requests: int = 100_000
+    concurrency: int = 100
+    warmup: int = 5000
+    server_cpu: int = 0
+    client_cpu: int = 1
+
+
 def missing() -> str | None:
     """Why the load cannot run here, or None."""
     if importlib.util.find_spec("aiohttp") is None:
@@ -68,11 +86,27 @@ def missing() -> str | None:
         return "ab is not installed (apt-get install apache2-utils)"
     if shutil.which("taskset") is None:
         return "taskset is not installed (util-linux)"
+    if len(cores()) < 2:
+        return "fewer than 2 usable cores, to pin the server and ab apart"
     return None
 
 
+def cores() -> list[int]:
+    """The cores this process may run on (every core where Python cannot
+    tell: PyPy 3.9's os has no sched_getaffinity)."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return list(range(os.cpu_count() or 1))
+
+
 def usage(pid: int) -> dict[str, float]:
-    """CPU seconds (user, sys), minor page faults and context switches so far."""
+    """CPU seconds (all, user, sys), minor page faults and context switches so far.
+
+    /proc/PID/stat counts user and sys time in clock ticks, 10 ms: 3% of a
+    short run.  The total comes from the scheduler's own count instead, in
+    nanoseconds, summed over the threads (the first field of each thread's
+    schedstat), where the kernel has it."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     result = {
@@ -80,6 +114,7 @@ def usage(pid: int) -> dict[str, float]:
         "sys": int(fields[12]) / CLK_TCK,
         "minflt": float(fields[7]),
     }
+    result["cpu"] = _scheduled(pid) or result["user"] + result["sys"]
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             name, _, value = line.partition(":")
@@ -88,29 +123,51 @@ def usage(pid: int) -> dict[str, float]:
     return result
 
 
+def _scheduled(pid: int) -> float:
+    """Seconds the scheduler ran the threads of ``pid`` (0: not available)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:  # a thread that just ended, or no schedstat here
+            continue
+    return total / 1e9
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def ab(args: argparse.Namespace, port: int, requests: int) -> str:
+def ab(load: Load, port: int, requests: int) -> str:
     """One ApacheBench run, keep-alive, pinned; its report."""
     done = subprocess.run(
-        ["taskset", "-c", str(args.client_cpu), "ab", "-q", "-k",
-         "-n", str(requests), "-c", str(args.concurrency), f"http://127.0.0.1:{port}/"],
-        capture_output=True, text=True, timeout=900, check=True,
+        ["taskset", "-c", str(load.client_cpu), "ab", "-q", "-k",
+         "-n", str(requests), "-c", str(load.concurrency), f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"ab failed ({done.returncode}): {done.stderr.strip()}")
     return done.stdout
 
 
-def one_run(loop: str, args: argparse.Namespace, extra: list[str]) -> dict[str, float]:
-    """A fresh server on ``loop``, warmed up, then measured under load."""
+def _figure(pattern: str, report: str) -> float:
+    found = re.search(pattern, report)
+    if found is None:
+        raise RuntimeError(f"no {pattern!r} in ab's report:\n{report}")
+    return float(found.group(1))
+
+
+def one_run(loop: str, load: Load, extra: Sequence[str] = ()) -> dict[str, float]:
+    """A fresh server on ``loop`` (default, epoll_py or uvloop), warmed up,
+    then measured under load; its figures per request, and ab's seconds."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
         server = subprocess.Popen(
-            ["taskset", "-c", str(args.server_cpu), sys.executable, str(SERVER),
+            ["taskset", "-c", str(load.server_cpu), sys.executable, str(SERVER),
              "--loop", loop, "--port", str(port), "--ready", str(ready), *extra],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
@@ -118,24 +175,25 @@ def one_run(loop: str, args: argparse.Namespace, extra: list[str]) -> dict[str, 
             deadline = time.monotonic() + 30
             while not ready.exists():
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server ({loop}) did not start")
+                    raise RuntimeError(f"the {loop} server did not start")
                 time.sleep(0.02)
-            if args.warmup:
-                ab(args, port, args.warmup)
+            if load.warmup:
+                ab(load, port, load.warmup)
             before = usage(server.pid)
-            report = ab(args, port, args.requests)
+            report = ab(load, port, load.requests)
             after = usage(server.pid)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
-    rps = float(re.search(r"Requests per second:\s+([\d.]+)", report).group(1))  # type: ignore[union-attr]
-    failed = int(re.search(r"Failed requests:\s+(\d+)", report).group(1))  # type: ignore[union-attr]
+    rps = _figure(r"Requests per second:\s+([\d.]+)", report)
+    failed = _figure(r"Failed requests:\s+(\d+)", report)
     if failed:
-        raise SystemExit(f"ab: {failed} failed requests on {loop}")
-    per = {k: (after[k] - before[k]) / args.requests for k in after}
+        raise RuntimeError(f"ab: {failed:.0f} failed requests on {loop}")
+    per = {k: (after[k] - before[k]) / load.requests for k in after}
     return {
         "rps": rps,
-        "cpu_us": (per["user"] + per["sys"]) * 1e6,
+        "seconds": load.requests / rps,
+        "cpu_us": per["cpu"] * 1e6,
         "user_us": per["user"] * 1e6,
         "sys_us": per["sys"] * 1e6,
         "faults": per["minflt"],
@@ -164,7 +222,7 @@ def table(results: dict[str, list[dict[str, float]]]) -> list[str]:
     return lines
 
 
-def main() -> int:
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -177,7 +235,8 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument(
         "--loops", default="default,epoll_py",
-        help="loops to compare; NAME:ARGS passes ARGS to that server only",
+        help="loops to compare (default, epoll_py, uvloop); NAME:ARGS passes ARGS "
+        "to that server only",
     )  # fmt: skip
     parser.add_argument(
         "--server-args", default="", help="arguments for every server, e.g. --run-app"
@@ -185,11 +244,16 @@ def main() -> int:
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--json", metavar="PATH")
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
     why = missing()
     if why:
         print(f"skipped: {why}")
         return 0
+    load = Load(args.requests, args.concurrency, args.warmup, args.server_cpu, args.client_cpu)
     loops = args.loops.split(",")
     results: dict[str, list[dict[str, float]]] = {name: [] for name in loops}
     for r in range(args.runs):
@@ -197,7 +261,11 @@ def main() -> int:
         for name in order:
             loop, _, opts = name.partition(":")
             extra = args.server_args.split() + opts.split()
-            results[name].append(one_run(loop, args, extra))
+            try:
+                results[name].append(one_run(loop, load, extra))
+            except RuntimeError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
         print(
             f"round {r + 1}/{args.runs}: "
             + "  ".join(
