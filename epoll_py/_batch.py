@@ -15,6 +15,7 @@ ten times faster than ``struct``.  Both refuse the same bad values.
 
 from __future__ import annotations
 
+import operator
 import struct
 import sys
 from collections.abc import Iterable, Sequence
@@ -116,17 +117,19 @@ def _stored(rows: Sequence[Sequence[int]]) -> Any:
     """PyPy: one store per field, which its JIT compiles to plain stores."""
     # SAFETY: ffi.new owns len(rows) zeroed entries and frees them with the
     # array; enumerate keeps i below len(rows).  cffi checks every store's
-    # type and range, as struct does on CPython.
+    # range, as struct does on CPython; operator.index refuses what struct
+    # refuses and cffi alone would truncate (a Decimal, a Fraction).
     array = ffi.new("struct epy_ctl_entry[]", len(rows))
     for i, (op, fd, events, data) in enumerate(rows):
         entry = array[i]
-        entry.op = op
-        entry.fd = fd
-        entry.events = events
-        entry.data = data
+        entry.op = _index(op)
+        entry.fd = _index(fd)
+        entry.events = _index(events)
+        entry.data = _index(data)
     return array
 
 
+_index = operator.index
 _fill = _stored if sys.implementation.name == "pypy" else _packed
 
 

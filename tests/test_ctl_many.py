@@ -105,3 +105,21 @@ def test_ten_thousand_entries() -> None:
     finally:
         for efd in items:
             efd.close()
+
+
+def test_non_integers_are_refused_not_truncated() -> None:
+    from decimal import Decimal
+    from fractions import Fraction
+
+    with Epoll() as ep, EventFd() as efd:
+        fd = efd.fileno()
+        for bad in (Decimal("4.9"), Fraction(9, 2), 4.0):
+            for entry in [
+                (bad, fd, 1, 0),
+                (Op.ADD, bad, 1, 0),
+                (Op.ADD, fd, bad, 0),
+                (Op.ADD, fd, 1, bad),
+            ]:
+                with pytest.raises(TypeError):
+                    ep.ctl_many([entry])  # type: ignore[list-item]
+        assert ep.registrations() == []
