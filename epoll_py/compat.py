@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import math
 import operator
+import os
 import sys
 from typing import Any
 
@@ -65,9 +66,11 @@ _EP_MAX_EVENTS = MAX_CAPACITY
 def _index(value: object) -> int:
     """An integer argument, refused with the message of this Python's C API."""
     if sys.version_info < (3, 10) and not hasattr(type(value), "__index__"):
-        if isinstance(value, float):
-            raise TypeError("integer argument expected, got float")
-        raise TypeError(f"an integer is required (got type {type(value).__name__})")
+        # Python 3.9's C API accepts __int__ objects with a DeprecationWarning
+        # and words its refusals its own way (with a C type's full name):
+        # os.strerror converts its argument exactly as select.epoll does.
+        os.strerror(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     return int(operator.index(value))  # type: ignore[arg-type]
 
 
