@@ -452,7 +452,9 @@ def test_the_opt_in_wakes_about_one_worker_per_connection(workers) -> None:
         # One connection at a time: each needs its own readiness event, in
         # which asyncio accepts until EAGAIN (2 calls at least).
         assert figures["ready/conn"] >= 1
-        assert figures["accept()/conn"] >= figures["ready/conn"] + 1
+        # (Per-connection averages of integer counts: compare with a
+        # tolerance, 2.905 >= 1.905 + 1 is false in floating point.)
+        assert figures["accept()/conn"] >= figures["ready/conn"] + 1 - 1e-9
 
 
 def test_so_reuseport_listeners_are_woken_once_per_connection() -> None:
