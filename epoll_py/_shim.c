@@ -136,6 +136,11 @@ static inline uint64_t epy_here(uint64_t state)
     return generation << 32 | (state & (EPY_CLOSING | EPY_CLOSED));
 }
 
+static inline int epy_closing(struct epy_fd *f)
+{
+    return (__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) & EPY_CLOSING) != 0;
+}
+
 static inline int epy_cas(struct epy_fd *f, uint64_t *old, uint64_t new_state)
 {
     return __atomic_compare_exchange_n(&f->state, old, new_state, 1, __ATOMIC_ACQ_REL,
@@ -163,7 +168,7 @@ static void epy_init_fd(struct epy_fd *f, int fd)
     f->waker_data = 0;
 }
 
-int epy_fd_enter(struct epy_fd *f)
+static inline int epy_enter(struct epy_fd *f)
 {
     uint64_t old = __atomic_load_n(&f->state, __ATOMIC_ACQUIRE), now;
     do {
@@ -175,7 +180,7 @@ int epy_fd_enter(struct epy_fd *f)
     return f->fd;
 }
 
-void epy_fd_leave(struct epy_fd *f)
+static inline void epy_leave(struct epy_fd *f)
 {
     /* One atomic subtraction, in the generation entered with (a fork leaves
        only its own thread).  The last one out of a closing fd claims the
@@ -186,6 +191,18 @@ void epy_fd_leave(struct epy_fd *f)
         __atomic_compare_exchange_n(&f->state, &now, now | EPY_CLOSED, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         epy_release(f);
+}
+
+/* The same for Python-level sections (Epoll.registrations); exported,
+   while the shim's own calls use the inline versions. */
+int epy_fd_enter(struct epy_fd *f)
+{
+    return epy_enter(f);
+}
+
+void epy_fd_leave(struct epy_fd *f)
+{
+    epy_leave(f);
 }
 
 /* Mark f closing and count close() itself in; return how many other
@@ -212,7 +229,7 @@ static int epy_begin_close(struct epy_fd *f)
 void epy_fd_close(struct epy_fd *f)
 {
     if (epy_begin_close(f) >= 0)
-        epy_fd_leave(f);
+        epy_leave(f);
 }
 
 /* Wake the waits in flight on this epoll: add a readable, level-triggered
@@ -242,17 +259,17 @@ void epy_epoll_close(struct epy_fd *f)
         return;
     if (others > 0)
         epy_wake_waits(f);
-    epy_fd_leave(f);
+    epy_leave(f);
 }
 
 int epy_fd_fileno(struct epy_fd *f)
 {
-    return epy_fd_closed(f) ? -EPY_ECLOSED : f->fd;
+    return epy_closing(f) ? -EPY_ECLOSED : f->fd;
 }
 
 int epy_fd_closed(struct epy_fd *f)
 {
-    return (__atomic_load_n(&f->state, __ATOMIC_ACQUIRE) & EPY_CLOSING) != 0;
+    return epy_closing(f);
 }
 
 int epy_fd_inherited(struct epy_fd *f)
@@ -267,11 +284,11 @@ void epy_fd_adopt(struct epy_fd *f, int fd)
 
 int epy_fd_dup(struct epy_fd *f)
 {
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     rc = epy_result(fcntl(fd, F_DUPFD_CLOEXEC, 0));
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
@@ -305,30 +322,30 @@ int epy_timerfd_create(struct epy_fd *f, int clockid, int flags)
 /* SAFETY (all three): value points at one uint64_t owned by the caller. */
 int epy_fd_read8(struct epy_fd *f, uint64_t *value)
 {
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     rc = (int)read(fd, value, sizeof *value);
     rc = rc < 0 ? -errno : 0;
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
 int epy_fd_write8(struct epy_fd *f, uint64_t value)
 {
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     rc = (int)write(fd, &value, sizeof value);
     rc = rc < 0 ? -errno : 0;
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
 int epy_fd_read8_wait(struct epy_fd *f, uint64_t *value)
 {
     struct pollfd p;
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     p.fd = fd;
@@ -343,20 +360,20 @@ int epy_fd_read8_wait(struct epy_fd *f, uint64_t *value)
             break;
         }
     }
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
 int epy_timerfd_settime(struct epy_fd *f, int64_t initial_ns, int64_t interval_ns)
 {
     struct itimerspec its;
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     its.it_value = epy_timespec(initial_ns);
     its.it_interval = epy_timespec(interval_ns);
     rc = epy_result(timerfd_settime(fd, 0, &its, NULL));
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
@@ -364,7 +381,7 @@ int epy_timerfd_settime(struct epy_fd *f, int64_t initial_ns, int64_t interval_n
 int epy_timerfd_gettime(struct epy_fd *f, int64_t *out)
 {
     struct itimerspec its;
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     rc = epy_result(timerfd_gettime(fd, &its));
@@ -372,7 +389,7 @@ int epy_timerfd_gettime(struct epy_fd *f, int64_t *out)
         out[0] = epy_ns(&its.it_value);
         out[1] = epy_ns(&its.it_interval);
     }
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
@@ -396,11 +413,11 @@ int epy_ctl(struct epy_fd *ep, int op, int fd, uint32_t events, uint64_t data)
     int epfd, rc;
     if (!epy_is_op(op))
         return -EPY_EBADOP;
-    epfd = epy_fd_enter(ep);
+    epfd = epy_enter(ep);
     if (epfd < 0)
         return epfd;
     rc = epy_ctl_on(epfd, op, fd, events, data);
-    epy_fd_leave(ep);
+    epy_leave(ep);
     return rc;
 }
 
@@ -422,11 +439,11 @@ int epy_del(struct epy_fd *ep, int fd)
 int epy_ctl_target(struct epy_fd *ep, int op, struct epy_fd *target, uint32_t events,
                    uint64_t data)
 {
-    int fd = epy_fd_enter(target), rc;
+    int fd = epy_enter(target), rc;
     if (fd < 0)
         return fd; /* the target is closed */
     rc = epy_ctl(ep, op, fd, events, data);
-    epy_fd_leave(target);
+    epy_leave(target);
     return rc;
 }
 
@@ -444,12 +461,12 @@ int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, 
             return -EPY_EBADOP;
         }
     }
-    epfd = epy_fd_enter(ep);
+    epfd = epy_enter(ep);
     if (epfd < 0)
         return epfd;
     for (i = 0; i < n && rc == 0; i++)
         rc = epy_ctl_on(epfd, entries[i].op, entries[i].fd, entries[i].events, entries[i].data);
-    epy_fd_leave(ep);
+    epy_leave(ep);
     *done = rc == 0 ? n : i - 1;
     return rc;
 }
@@ -464,24 +481,24 @@ int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
     *done = 0;
     if (!epy_is_op(op))
         return -EPY_EBADOP;
-    epfd = epy_fd_enter(ep);
+    epfd = epy_enter(ep);
     if (epfd < 0)
         return epfd;
     for (i = 0; i < n && rc == 0; i++)
         rc = epy_ctl_on(epfd, op, fds[i], events ? events[i] : events_all,
                         data ? data[i] : (uint64_t)(int64_t)fds[i]);
-    epy_fd_leave(ep);
+    epy_leave(ep);
     *done = rc == 0 ? n : i - 1;
     return rc;
 }
 
 static int epy_ioctl(struct epy_fd *ep, unsigned long request, void *arg)
 {
-    int epfd = epy_fd_enter(ep), rc;
+    int epfd = epy_enter(ep), rc;
     if (epfd < 0)
         return epfd;
     rc = epy_result(ioctl(epfd, request, arg));
-    epy_fd_leave(ep);
+    epy_leave(ep);
     return rc;
 }
 
@@ -540,7 +557,7 @@ static int epy_finish(struct epy_wait_state *s, struct epy_fd *ep, int n)
         s->mask[out] = s->events[i].events;
         out++;
     }
-    if (out == 0 && woken && !epy_fd_closed(ep))
+    if (out == 0 && woken && !epy_closing(ep))
         return EPY_NOT_FOR_US;
     /* Python reads the packed pairs only for few events (UNPACK_BELOW). */
     if (out < s->pairs_below) {
@@ -559,7 +576,8 @@ static int epy_finish(struct epy_wait_state *s, struct epy_fd *ep, int n)
    with the time left. */
 enum epy_mode { EPY_WAIT, EPY_PWAIT, EPY_PWAIT2 };
 
-static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
+static inline __attribute__((always_inline)) int epy_wait_in(struct epy_wait_state *s,
+                                                             enum epy_mode mode,
                               const sigset_t *sigmask, int64_t timeout_ns)
 {
     /* Read the shared fields once: another thread may rebind s (its own
@@ -570,7 +588,7 @@ static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
     int64_t deadline = 0;
     if (ep == NULL)
         return -EBADF;
-    epfd = epy_fd_enter(ep);
+    epfd = epy_enter(ep);
     if (epfd < 0)
         return epfd;
     if (mode != EPY_PWAIT2)
@@ -605,7 +623,7 @@ static inline int epy_wait_in(struct epy_wait_state *s, enum epy_mode mode,
             break;
         }
     }
-    epy_fd_leave(ep);
+    epy_leave(ep);
     return n;
 }
 
