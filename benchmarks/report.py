@@ -61,6 +61,8 @@ def print_table(rows: list[Row], info: dict[str, object], rounds: int) -> None:
     )
     print(HEADER.format(rounds=rounds, exceptions=_other_rounds(rows, rounds)))
     _print_lines([(*COLUMNS, *RATIOS)] + [_cells(row) for row in rows])
+    if NOTES:  # what some sections say of their own rows
+        print("\n" + "\n".join(NOTES))
 
 
 def _print_lines(table: list[tuple[str, ...]]) -> None:
@@ -78,8 +80,6 @@ def _print_lines(table: list[tuple[str, ...]]) -> None:
         print("  ".join(cells).rstrip())
         if number == 0:
             print("  ".join("-" * w for w in widths))
-    if NOTES:
-        print("\n" + "\n".join(NOTES))
 
 
 def print_counts(rows: list[Row]) -> None:
@@ -107,9 +107,10 @@ def _figure(value: Optional[float]) -> str:
 
 
 def _other_rounds(rows: list[Row], rounds: int) -> str:
-    """' (20 for asyncio)' where a section ran another number of rounds."""
+    """' (20 for asyncio, 15 for herd)' where sections ran another number of rounds."""
     other = {row.section: len(row.samples) for row in rows if len(row.samples) != rounds}
-    return "".join(f" ({n} for {section})" for section, n in other.items())
+    listed = ", ".join(f"{n} for {section}" for section, n in other.items())
+    return f" ({listed})" if listed else ""
 
 
 def _cells(row: Row) -> tuple[str, ...]:
