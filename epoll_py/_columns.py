@@ -81,22 +81,21 @@ class Columns:
         try:
             view = memoryview(values)  # type: ignore[arg-type]
         except TypeError:
-            view = None
-        if view is None:
-            view = memoryview(_converted(values, name, code))
-        elif not _is_native(view, size, formats):
-            raise TypeError(
-                f"{name} buffer must be a 1-D contiguous buffer of {ctype[:-2]} "
-                f"(format {code!r}, {size} bytes), got format {view.format!r}, "
-                f"item size {view.itemsize}, {view.ndim} dimension(s)"
-            )
-        if name != "fds" and len(view) != self.count:
-            raise ValueError(f"{name} has {len(view)} values for {self.count} fds")
-        self._keep.append(view)
-        # SAFETY: view is a 1-D contiguous buffer of len(view) native values
-        # of the C type (checked above or made so by array()); self keeps it
-        # alive while C reads it, and C reads count values.
-        return ffi.from_buffer(ctype, view)
+            column = _converted(values, name, ctype, code)
+        else:
+            if not _is_native(view, size, formats):
+                raise TypeError(
+                    f"{name} buffer must be a 1-D contiguous buffer of {ctype[:-2]} "
+                    f"(format {code!r}, {size} bytes), got format {view.format!r}, "
+                    f"item size {view.itemsize}, {view.ndim} dimension(s)"
+                )
+            # SAFETY: view is a 1-D contiguous buffer of len(view) native
+            # values of the C type, checked above; the cdata keeps it alive.
+            column = ffi.from_buffer(ctype, view)
+        if name != "fds" and len(column) != self.count:
+            raise ValueError(f"{name} has {len(column)} values for {self.count} fds")
+        self._keep.append(column)  # alive while C reads count values
+        return column
 
 
 def _is_native(view: memoryview, size: int, formats: set[str]) -> bool:
@@ -106,33 +105,39 @@ def _is_native(view: memoryview, size: int, formats: set[str]) -> bool:
     return view.ndim == 1 and view.c_contiguous and view.itemsize == size and fmt in formats
 
 
-def _converted(values: object, name: str, code: str) -> array[int]:
-    """A sequence as an array of ``code``; the first bad value said precisely."""
+def _converted(values: object, name: str, ctype: str, code: str) -> Any:
+    """A sequence as a cdata array of ``ctype``; the first bad value said precisely."""
     if isinstance(values, (str, bytes)):
         raise TypeError(
             f"{name} must be a sequence or buffer of ints, not {type(values).__name__}"
         )
     if _PYPY:  # its array() truncates __int__ objects; its JIT compiles the loop
-        return array(code, _checked(values, name))
+        return ffi.new(ctype, _checked(values, name))
     items = cast("Iterable[int]", values)  # array() says if it is not
     try:
         if sys.version_info < (3, 10):  # array() truncates __int__ objects there
             with warnings.catch_warnings():
                 warnings.simplefilter("error", DeprecationWarning)
-                return array(code, items)
-        return array(code, items)
+                converted = array(code, items)
+        else:
+            converted = array(code, items)
     except (TypeError, OverflowError, DeprecationWarning):
         _checked(values, name)
         raise  # _checked raises for every value array() refuses
+    # SAFETY: an array of the C type, kept alive by the cdata made over it.
+    return ffi.from_buffer(ctype, converted)
 
 
 def _checked(values: object, name: str) -> list[int]:
     """The values as ints in the column's range, or the error for the first bad one."""
     try:
-        items = list(values)  # type: ignore[call-overload]
+        items: list[int] = list(values)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(
             f"{name} must be a sequence or buffer of ints, not {type(values).__name__}"
         ) from None
     low, high = _RANGES[name]
-    return [_checks.in_range(value, f"{name}[{i}]", low, high) for i, value in enumerate(items)]
+    for i, value in enumerate(items):
+        if type(value) is not int or not low <= value <= high:
+            items[i] = _checks.in_range(value, f"{name}[{i}]", low, high)
+    return items

@@ -56,7 +56,7 @@ from ._fdinfo import Registration
 from ._fdobject import FdObject, adopt_fd, new_fd
 from ._sigmask import sigset
 from .event import ControlOperation, EpollEvent, EventSet
-from .eventarray import _PYPY, UNPACK_BELOW, EventArray, _cdata_pairs, _first_pair, _iter_pairs
+from .eventarray import _PYPY, UNPACK_BELOW, EventArray, _iter_pairs
 from .waker import Waker
 
 __all__ = ["Epoll", "ns_wait_syscall"]
@@ -546,9 +546,7 @@ class Epoll(FdObject):
                 return _iter_pairs(events._pair_views[n])
             n = self._wait_failed(n, events, _retry_wait)
         if _PYPY:  # over the cdata arrays, which its JIT compiles best
-            if n == 1:
-                return _first_pair(events)
-            return _cdata_pairs(events._data_signed, events._mask_c, n)
+            return events._iterate(n)
         try:
             pairs: Iterator[tuple[int, int]] = events._readers[n]()  # one C-level call
         except (IndexError, TypeError):  # beyond the cache, or not made yet

@@ -285,6 +285,10 @@ class EventArray(Sequence[EpollEvent]):
         when it is not made yet (``TypeError``: None is not callable) or
         ``count`` is beyond the cache (``IndexError``).
         """
+        if _PYPY:  # no partial: its JIT inlines these calls
+            if count == 1:
+                return _first_pair(self)
+            return _cdata_pairs(self._data_signed, self._mask_c, count)
         if count >= len(self._readers):
             return self._reader(count)()
         reader: Callable[[], Iterator[tuple[int, int]]] | None = self._readers[count]
