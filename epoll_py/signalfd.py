@@ -17,12 +17,15 @@ What is checked, on :class:`SignalFd` creation and :meth:`SignalFd.update`:
 
 * SIGKILL and SIGSTOP cannot be blocked (the kernel silently drops them from
   a signalfd's mask): ``ValueError``.
+* SIGCHLD set to ``SIG_IGN``: the kernel then reaps children itself and
+  sends no SIGCHLD at all: ``ValueError``.  (Other ignored signals are still
+  queued while blocked, and read.)
 * A signal not blocked in the calling thread: ``ValueError``, since it would
   be delivered, not read.  :func:`blocked_signals` blocks them.
 * Other threads of the process that do not block it (their masks are in
-  ``/proc/self/task/*/status``): ``RuntimeWarning`` naming them.  They may
-  be threads the caller cannot change (a library's), and the signalfd still
-  reads every signal sent to the other threads.
+  ``/proc/self/task/*/status``): ``RuntimeWarning`` naming them.  Not an
+  error: they may be threads the caller cannot change (a library's), and
+  signals sent to a thread that blocks them are still read.
 * A Python handler installed for it (``signal.getsignal`` is a callable
   other than ``signal.default_int_handler``, which is SIGINT's default):
   ``RuntimeWarning``.  While the signal is blocked everywhere the handler
@@ -41,6 +44,11 @@ returns the signals pending for the *reading* thread (sent to it with
 ``pthread_kill``) and for the process.  Standard signals do not queue: the
 same signal sent several times while pending is read once; real-time signals
 (``SIGRTMIN``..``SIGRTMAX``) queue, one record per signal sent.
+
+After ``fork`` the child reads its own signals from the inherited signalfd,
+but an epoll registration made before the fork reports only the parent's
+(the kernel's wait queue is the parent's): the child registers the signalfd
+on an ``Epoll`` of its own.
 """
 
 from __future__ import annotations
@@ -295,6 +303,11 @@ def _check_deliverable(numbers: frozenset[int], stacklevel: int) -> None:
     threads that do not, and about Python handlers (see the design note)."""
     if not numbers:
         return
+    if signal.SIGCHLD in numbers and signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN:
+        raise ValueError(
+            "SIGCHLD is ignored (SIG_IGN): the kernel then reaps children itself and sends "
+            "no SIGCHLD; restore it with signal.signal(SIGCHLD, SIG_DFL)"
+        )
     unblocked = numbers - {int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, ())}
     if unblocked:
         raise ValueError(

@@ -302,6 +302,28 @@ def test_signals_that_cannot_be_blocked_are_refused(sig: int) -> None:
         blocked_signals({int(sig)}).__enter__()
 
 
+def test_an_ignored_sigchld_is_refused() -> None:
+    """With SIGCHLD ignored, the kernel reaps children itself and sends none."""
+    with blocked(signal.SIGCHLD) as sigs:
+        previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        try:
+            with pytest.raises(ValueError, match=r"SIGCHLD is ignored \(SIG_IGN\)"):
+                SignalFd(sigs)
+        finally:
+            signal.signal(signal.SIGCHLD, previous)
+        quiet(SignalFd, sigs).close()  # with SIG_DFL restored
+
+
+def test_other_ignored_signals_are_still_read_while_blocked() -> None:
+    previous = signal.signal(USR1, signal.SIG_IGN)
+    try:
+        with blocked(USR1) as sigs, quiet(SignalFd, sigs, SFD_NONBLOCK) as sfd:
+            send(USR1)
+            assert sfd.read().signo == USR1
+    finally:
+        signal.signal(USR1, previous)
+
+
 @pytest.mark.parametrize("number", [0, -1, 32, 33, signal.NSIG, 1 << 40])
 def test_numbers_that_are_not_blockable_signals_are_refused(number: int) -> None:
     with pytest.raises(ValueError, match=f"invalid signal number: {number}"):
@@ -506,9 +528,9 @@ def wait_readable(sfd):
 """
 
 
-def run_alone(code: str) -> dict:
+def run_alone(code: str) -> list:
     """Run ``code`` in a new interpreter, warnings as errors; return the JSON
-    object it prints last."""
+    values it prints, one a line."""
     result = subprocess.run(
         [sys.executable, "-W", "error", "-c", PRELUDE + textwrap.dedent(code)],
         capture_output=True,
@@ -517,11 +539,11 @@ def run_alone(code: str) -> dict:
         check=False,
     )
     assert result.returncode == 0, f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-    return json.loads(result.stdout.splitlines()[-1])
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_a_signal_from_another_process_carries_its_pid_and_uid() -> None:
-    out = run_alone(
+    [out] = run_alone(
         """
         with blocked_signals({signal.SIGUSR1}) as sigs, SignalFd(sigs) as sfd:
             child = subprocess.Popen([sys.executable, "-c",
@@ -541,7 +563,7 @@ def test_a_signal_from_another_process_carries_its_pid_and_uid() -> None:
 
 
 def test_sigchld_carries_the_childs_pid_and_exit_status() -> None:
-    out = run_alone(
+    [out] = run_alone(
         """
         results = []
         with blocked_signals({signal.SIGCHLD}) as sigs, SignalFd(sigs) as sfd:
@@ -571,7 +593,7 @@ def test_blocking_before_starting_threads_covers_them_without_a_warning() -> Non
     """The documented order: block, then start threads (they inherit the
     mask), then create the signalfd; a kill() of the process, which the
     kernel may hand to any thread, is read, and nothing warns."""
-    out = run_alone(
+    [out] = run_alone(
         """
         with blocked_signals({signal.SIGUSR1, signal.SIGTERM}) as sigs:
             stop = threading.Event()
@@ -591,3 +613,34 @@ def test_blocking_before_starting_threads_covers_them_without_a_warning() -> Non
         """
     )
     assert out == [USR1, signal.SIGTERM]
+
+
+def test_a_forked_child_reads_its_own_signals_through_an_epoll_of_its_own() -> None:
+    """The inherited signalfd reads the child's signals, but the inherited
+    epoll registration stays tied to the parent (signalfd(2), "epoll(7)
+    semantics"): as documented, the child adds it to a new Epoll."""
+    child, parent = run_alone(
+        """
+        with blocked_signals({signal.SIGUSR1}) as sigs, SignalFd(sigs) as sfd, Epoll() as ep:
+            ep.add(sfd, EventSet.IN)
+            pid = os.fork()
+            if pid == 0:
+                os.kill(os.getpid(), signal.SIGUSR1)
+                inherited = ep.wait(200, EventArray(1))
+                with Epoll() as own:
+                    own.add(sfd, EventSet.IN)
+                    ready = own.wait(30_000, EventArray(1))
+                info = sfd.read()
+                print(json.dumps([inherited, ready, info.pid == os.getpid(), sfd.inherited]))
+                sys.stdout.flush()
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            os.kill(os.getpid(), signal.SIGUSR1)
+            parent = [ep.wait(30_000, EventArray(1)), sfd.read().pid == os.getpid(), status]
+        print(json.dumps(parent))
+        """
+    )
+    # The child: nothing from the inherited registration, one event from its
+    # own epoll, its own signal read, and the object knows it was inherited.
+    assert child == [0, 1, True, True]
+    assert parent == [1, True, 0]  # the parent's own signal; the child exited 0
