@@ -191,6 +191,7 @@ class SignalBuffer(Sequence[SignalInfo]):
     ``len(buf)`` is its capacity.  After ``n = sfd.read_many(buf)``, slots
     ``0..n-1`` hold the signals read: ``buf[i]`` or ``buf[:n]``.
 
+    >>> from epoll_py import SignalBuffer
     >>> buf = SignalBuffer(8)
     >>> len(buf), buf[0].signo
     (8, 0)
@@ -466,6 +467,7 @@ def blocked_signals(signals: Iterable[int]) -> Iterator[frozenset[int]]:
     action: SIGUSR1 ends the process), so read them all first.
 
     >>> import signal
+    >>> from epoll_py import blocked_signals
     >>> with blocked_signals({signal.SIGUSR1}) as sigs:
     ...     signal.SIGUSR1 in signal.pthread_sigmask(signal.SIG_BLOCK, [])
     True

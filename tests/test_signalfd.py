@@ -22,9 +22,10 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from conftest import collect, in_syscall, open_fds, wait_in_thread, wait_until
+from helpers import collect, in_syscall, open_fds, wait_in_thread, wait_until
 
 from epoll_py import (
     EFD_SEMAPHORE,
@@ -177,11 +178,11 @@ def test_a_python_handler_interrupting_a_read_runs_and_the_read_goes_on(
 ) -> None:
     """PEP 475: SIGUSR2 (not watched, not blocked, with a handler) interrupts
     the blocked read with EINTR; the handler runs, and the read goes on."""
-    main = threading.get_ident()
+    main, main_tid = threading.get_ident(), threading.get_native_id()
     with blocked(USR1) as sigs, quiet(SignalFd, sigs) as sfd:
 
         def sender() -> None:
-            wait_until(lambda: in_syscall(threading.main_thread().native_id, "read"), "a read")
+            wait_until(lambda: in_syscall(main_tid, "read"), "a read")
             send(USR2, main)
             wait_until(lambda: handler_log, "the handler to run")
             send(USR1, main)
@@ -198,10 +199,10 @@ def test_a_handler_that_raises_ends_the_read_with_its_exception() -> None:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    main = threading.get_ident()
+    main, main_tid = threading.get_ident(), threading.get_native_id()
 
     def sender() -> None:
-        wait_until(lambda: in_syscall(threading.main_thread().native_id, "read"), "a read")
+        wait_until(lambda: in_syscall(main_tid, "read"), "a read")
         send(USR2, main)
 
     previous = signal.signal(USR2, interrupt)
@@ -528,7 +529,7 @@ def wait_readable(sfd):
 """
 
 
-def run_alone(code: str) -> list:
+def run_alone(code: str) -> list[Any]:
     """Run ``code`` in a new interpreter, warnings as errors; return the JSON
     values it prints, one a line."""
     result = subprocess.run(
@@ -579,7 +580,7 @@ def test_sigchld_carries_the_childs_pid_and_exit_status() -> None:
         print(json.dumps(results))
         """
     )
-    (exited_pid, exited), (killed_pid, killed) = out  # type: ignore[misc]
+    (exited_pid, exited), (killed_pid, killed) = out
     assert exited["signo"] == signal.SIGCHLD
     assert (exited["pid"], exited["code"], exited["status"]) == (exited_pid, CLD_EXITED, 7)
     assert (killed["pid"], killed["code"], killed["status"]) == (
