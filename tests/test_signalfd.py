@@ -15,6 +15,7 @@ import os
 import pickle
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -505,6 +506,25 @@ def test_a_read_blocked_in_another_thread_keeps_the_fd_until_it_returns() -> Non
         thread.join(30)
         assert box["result"].signo == USR1
         wait_until(lambda: number not in signalfds(), "the fd to be closed")
+
+
+def test_the_record_python_unpacks_is_the_kernels() -> None:
+    """signalfd.RECORD (struct "=IiiI...") against the compiler's layout of
+    struct signalfd_siginfo, field by field, in SignalInfo's order."""
+    from epoll_py._epoll import ffi
+    from epoll_py.signalfd import RECORD
+
+    c_types = {"I": "uint32_t", "i": "int32_t", "Q": "uint64_t"}
+    layout = dict(ffi.typeof("struct signalfd_siginfo").fields)
+    assert ffi.sizeof("struct signalfd_siginfo") == 128
+    codes = RECORD.format.lstrip("=")
+    assert len(codes) == len(SignalInfo._fields) == 16
+    offset = 0
+    for name, code in zip(SignalInfo._fields, codes):
+        field = layout["ssi_int" if name == "value" else f"ssi_{name}"]
+        assert (field.offset, field.type.cname) == (offset, c_types[code]), name
+        offset += struct.calcsize(f"={code}")
+    assert offset == RECORD.size == 80
 
 
 # -- SignalBuffer ----------------------------------------------------------------
