@@ -344,10 +344,14 @@ class SignalFd(FdObject):
     """A signalfd (``signalfd(-1, signals, flags | SFD_CLOEXEC)``): readable
     while one of ``signals`` is pending for the reading thread or the process.
 
-    ``signals`` must be blocked in every thread first (see the module's
-    design note: ``ValueError`` if the calling thread does not block them,
-    ``RuntimeWarning`` for other threads that do not, or for a Python
-    handler of one of them).  ``flags`` may add :data:`SFD_NONBLOCK`.
+    ``signals`` must be blocked in every thread first, or they are
+    delivered instead of read (:func:`blocked_signals`; threads inherit the
+    mask of the thread that starts them): ``ValueError`` if the calling
+    thread does not block one of them, a ``RuntimeWarning`` naming the other
+    threads that do not, and one for a Python handler installed for one of
+    them (it never runs while the signal is blocked).  SIGKILL, SIGSTOP and
+    SIGCHLD set to ``SIG_IGN`` are refused (``ValueError``): no signalfd can
+    read them.  ``flags`` may add :data:`SFD_NONBLOCK`.
 
     >>> import signal, threading
     >>> from epoll_py import SFD_NONBLOCK, SignalFd, blocked_signals
