@@ -656,11 +656,11 @@ int epy_signalfd(struct epy_fd *f, const sigset_t *mask, int flags)
 
 int epy_signalfd_update(struct epy_fd *f, const sigset_t *mask)
 {
-    int fd = epy_fd_enter(f), rc;
+    int fd = epy_enter(f), rc;
     if (fd < 0)
         return fd;
     rc = signalfd(fd, mask, 0) < 0 ? -errno : 0;
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 
@@ -672,12 +672,12 @@ int epy_signalfd_read(struct epy_fd *f, struct signalfd_siginfo *buf, int n)
     ssize_t got;
     if (n < 1)
         return -EINVAL;
-    fd = epy_fd_enter(f);
+    fd = epy_enter(f);
     if (fd < 0)
         return fd;
     got = read(fd, buf, (size_t)n * sizeof *buf);
     rc = got < 0 ? -errno : (int)((size_t)got / sizeof *buf);
-    epy_fd_leave(f);
+    epy_leave(f);
     return rc;
 }
 /* -- end signalfd -- */
