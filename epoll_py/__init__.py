@@ -42,6 +42,14 @@ from .event import ControlOperation, EpollEvent, EventSet
 from .eventarray import EventArray
 from .eventfd import EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE, EventFd
 from .selector import EpollSelector
+from .signalfd import (  # -- signalfd --
+    SFD_CLOEXEC,
+    SFD_NONBLOCK,
+    SignalBuffer,
+    SignalFd,
+    SignalInfo,
+    blocked_signals,
+)
 from .timerfd import (
     CLOCK_BOOTTIME,
     CLOCK_MONOTONIC,
@@ -60,6 +68,8 @@ __all__ = [
     "EFD_CLOEXEC",
     "EFD_NONBLOCK",
     "EFD_SEMAPHORE",
+    "SFD_CLOEXEC",  # -- signalfd --
+    "SFD_NONBLOCK",
     "TFD_CLOEXEC",
     "TFD_NONBLOCK",
     "BusyPoll",
@@ -72,9 +82,13 @@ __all__ = [
     "EventFd",
     "EventSet",
     "Registration",
+    "SignalBuffer",  # -- signalfd --
+    "SignalFd",
+    "SignalInfo",
     "TargetState",
     "TimerFd",
     "TimerState",
     "Waker",
+    "blocked_signals",  # -- signalfd --
     "ns_wait_syscall",
 ]

@@ -79,6 +79,23 @@ class _Lib:
     def epy_wait(self, s: Any, /) -> int: ...
     def epy_pwait(self, s: Any, sigmask: Any, /) -> int: ...
     def epy_pwait2(self, s: Any, sigmask: Any, timeout_ns: int, /) -> int: ...
+    # -- signalfd -- <sys/signalfd.h>, <signal.h>, _shim.h
+    SFD_CLOEXEC: int
+    SFD_NONBLOCK: int
+    SI_USER: int
+    SI_QUEUE: int
+    SI_TKILL: int
+    SI_KERNEL: int
+    CLD_EXITED: int
+    CLD_KILLED: int
+    CLD_DUMPED: int
+    CLD_TRAPPED: int
+    CLD_STOPPED: int
+    CLD_CONTINUED: int
+    def epy_signalfd(self, f: Any, mask: Any, flags: int, /) -> int: ...
+    def epy_signalfd_update(self, f: Any, mask: Any, /) -> int: ...
+    def epy_signalfd_read(self, f: Any, buf: Any, n: int, /) -> int: ...
+    # -- end signalfd --
 
 ffi: Any
 lib: _Lib

@@ -641,3 +641,43 @@ int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeou
 {
     return epy_wait_in(s, EPY_PWAIT2, sigmask, timeout_ns);
 }
+
+/* -- signalfd ---------------------------------------------------------- */
+/* SignalFd (signalfd.py).  Creating, updating and reading run under the fd
+   guard like the eventfd and timerfd calls above; reading blocks unless the
+   fd is non-blocking, and EINTR goes back to Python (PEP 475). */
+
+_Static_assert(sizeof(struct signalfd_siginfo) == 128, "struct signalfd_siginfo is 128 bytes");
+
+int epy_signalfd(struct epy_fd *f, const sigset_t *mask, int flags)
+{
+    return epy_created(f, signalfd(-1, mask, flags | SFD_CLOEXEC));
+}
+
+int epy_signalfd_update(struct epy_fd *f, const sigset_t *mask)
+{
+    int fd = epy_enter(f), rc;
+    if (fd < 0)
+        return fd;
+    rc = signalfd(fd, mask, 0) < 0 ? -errno : 0;
+    epy_leave(f);
+    return rc;
+}
+
+/* SAFETY: buf holds n records, 1 <= n <= INT_MAX / 128, allocated by Python
+   (SignalBuffer checks the capacity); the kernel writes whole records only. */
+int epy_signalfd_read(struct epy_fd *f, struct signalfd_siginfo *buf, int n)
+{
+    int fd, rc;
+    ssize_t got;
+    if (n < 1)
+        return -EINVAL;
+    fd = epy_enter(f);
+    if (fd < 0)
+        return fd;
+    got = read(fd, buf, (size_t)n * sizeof *buf);
+    rc = got < 0 ? -errno : (int)((size_t)got / sizeof *buf);
+    epy_leave(f);
+    return rc;
+}
+/* -- end signalfd -- */

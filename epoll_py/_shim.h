@@ -148,4 +148,17 @@ int epy_pwait2(struct epy_wait_state *s, const sigset_t *sigmask, int64_t timeou
    them.  Random, set once by Python at import. */
 extern uint64_t epy_close_cookie;
 
+/* -- signalfd -- */
+/* Signals as a readable file (SignalFd, signalfd.py).  struct signalfd_siginfo
+   is declared for cffi in _system.cdef; the compiler checks it against this. */
+#include <sys/signalfd.h>
+
+/* Create a signalfd for mask, with flags | SFD_CLOEXEC. */
+int epy_signalfd(struct epy_fd *f, const sigset_t *mask, int flags);
+/* Replace the set of signals it reads (signalfd(fd, mask, 0)). */
+int epy_signalfd_update(struct epy_fd *f, const sigset_t *mask);
+/* Read up to n records into buf (n >= 1): the number read, or -errno. */
+int epy_signalfd_read(struct epy_fd *f, struct signalfd_siginfo *buf, int n);
+/* -- end signalfd -- */
+
 #endif /* EPY_SHIM_H */
