@@ -477,6 +477,7 @@ int epy_ctl_many(struct epy_fd *ep, const struct epy_ctl_entry *entries, int n, 
 int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
                     const uint32_t *events, uint32_t events_all, const uint64_t *data, int *done)
 {
+    struct epoll_event ev = epy_event(events_all, 0); /* one for all, as the C floor's */
     int i, epfd, rc = 0;
     *done = 0;
     if (!epy_is_op(op))
@@ -484,11 +485,17 @@ int epy_ctl_columns(struct epy_fd *ep, int op, const int32_t *fds, int n,
     epfd = epy_enter(ep);
     if (epfd < 0)
         return epfd;
-    for (i = 0; i < n && rc == 0; i++)
-        rc = epy_ctl_on(epfd, op, fds[i], events ? events[i] : events_all,
-                        data ? data[i] : (uint64_t)(int64_t)fds[i]);
+    for (i = 0; i < n; i++) {
+        if (events)
+            ev.events = events[i];
+        ev.data.u64 = data ? data[i] : (uint64_t)(int64_t)fds[i];
+        if (epoll_ctl(epfd, op, fds[i], &ev) < 0) {
+            rc = -errno;
+            break;
+        }
+    }
     epy_leave(ep);
-    *done = rc == 0 ? n : i - 1;
+    *done = i;
     return rc;
 }
 
