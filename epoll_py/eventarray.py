@@ -45,6 +45,7 @@ sets ``_state.maxevents``.  Nothing else reaches inside.
 
 from __future__ import annotations
 
+import operator
 import platform
 import struct
 from collections.abc import Iterator, Sequence
@@ -173,6 +174,12 @@ class EventArray(Sequence[EpollEvent]):
 
         Filled by each wait; read it for slots ``0..n-1``.  Fetch it once and
         index it in the loop: it is the same object for the array's lifetime.
+        On CPython it is a read-only ``memoryview`` (format ``Q``), so an
+        index beyond the capacity raises memoryview's own ``IndexError``
+        ("index out of bounds on dimension 1"): a wrapper that reworded it
+        would cost a Python call per access, about twice the time of the
+        access itself.  On PyPy it is a thin wrapper that says the
+        array's capacity.
 
         >>> import epoll_py
         >>> from epoll_py import EventArray
@@ -375,7 +382,15 @@ class _CdataView(Sequence[int]):
     def __getitem__(self, index: slice) -> list[int]: ...
 
     def __getitem__(self, index: int | slice) -> int | list[int]:
+        size = len(self._array)
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self._array)))]
-        # SAFETY: cffi bounds-checks indexing of an array of known length.
-        return self._convert(self._array[index])
+            return [self[i] for i in range(*index.indices(size))]
+        # Negative indices and the message as for EventArray itself (cdata
+        # arrays refuse both); the JIT folds these checks into the access.
+        i = operator.index(index)
+        if i < 0:
+            i += size
+        if not 0 <= i < size:
+            raise IndexError(f"EventArray index {index} out of range for capacity {size}")
+        # SAFETY: 0 <= i < size, checked above (cffi checks it again).
+        return self._convert(self._array[i])

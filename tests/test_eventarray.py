@@ -57,6 +57,24 @@ def test_index_errors_and_slices() -> None:
     assert EpollEvent() in arr
 
 
+def test_flat_views_index_as_sequences_on_every_interpreter(ep: Epoll, ready_fds) -> None:
+    ep.add(ready_fds[0], EventSet.IN, data=2**64 - 2)
+    arr = EventArray(4)
+    assert ep.wait(0, arr) == 1
+    data, events = arr.data, arr.events
+    # Negative indices count from the capacity, as for a list (PyPy's cdata
+    # wrappers included); beyond the capacity is an IndexError.
+    assert (data[-4], events[-4]) == (data[0], events[0]) == (2**64 - 2, EventSet.IN)
+    assert len(data) == len(events) == 4
+    for bad in (4, -5, 10**20):
+        with pytest.raises(IndexError):
+            data[bad]
+        with pytest.raises(IndexError):
+            events[bad]
+    with pytest.raises(TypeError):
+        data[1.0]  # type: ignore[index]  # the bad index under test
+
+
 @pytest.mark.parametrize(
     ("n", "error"),
     [(-1, ValueError), (5, ValueError), (1.0, TypeError), ("1", TypeError), (None, TypeError)],
