@@ -72,7 +72,7 @@ def test_flat_views_index_as_sequences_on_every_interpreter(ep: Epoll, ready_fds
         with pytest.raises(IndexError):
             events[bad]
     with pytest.raises(TypeError):
-        data[1.0]  # type: ignore[index]  # the bad index under test
+        data[1.0]  # type: ignore[call-overload]  # the bad index under test
 
 
 @pytest.mark.parametrize(
