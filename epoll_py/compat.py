@@ -342,7 +342,7 @@ class epoll:
         if n == 1 and UNPACK_BELOW:  # one event (CPython): the packed pair
             ready = [_unpack_pair(events._pair_views[1])]
         elif _PYPY:  # its JIT inlines the call
-            ready = list(events._iterate(n))
+            ready = events._pair_list(n)
         else:
             try:
                 ready = list(events._readers[n]())  # one C-level call (see EventArray)

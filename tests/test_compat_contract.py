@@ -298,6 +298,26 @@ def test_fromfd_shares_the_interest_list(epoll, pipe) -> None:
         assert twin.closed and not ep.closed
 
 
+@pytest.mark.parametrize("count", [1, 2, 20])
+def test_poll_of_an_adopted_epoll_reports_data_fd(epoll, count) -> None:
+    # Entries registered by someone else, with data beyond 32 (and 63) bits:
+    # both report data.fd, the low 32 bits, however many are ready.
+    from epoll_py import Epoll, EventSet
+
+    pipes = [os.pipe() for _ in range(count)]
+    try:
+        with Epoll() as owner:
+            for i, (_, w) in enumerate(pipes):
+                owner.add(w, EventSet.OUT, data=(2**64 - 2**32) | (w + i * 2**33))
+            with epoll.fromfd(os.dup(owner.fileno())) as adopted:
+                got = sorted(adopted.poll(0, count + 3))
+        assert got == sorted((w, select.EPOLLOUT) for _, w in pipes)
+    finally:
+        for pair in pipes:
+            for fd in pair:
+                os.close(fd)
+
+
 def test_context_manager_and_close(epoll) -> None:
     with epoll() as ep:
         assert not ep.closed
