@@ -41,7 +41,8 @@ is always an exact ``int`` or ``_UNBOUND``), and
 their own frames (a call saved is a sixth of a wait); they read few events
 through ``_pair_views`` (by count, the packed pairs).  ``compat.epoll`` also
 sets ``_state.maxevents``, and on PyPy builds its list with
-``_pair_list``.  Nothing else reaches inside.
+``_pair_list``.  On PyPy, ``EpollSelector`` indexes ``_data_signed`` and
+``_mask_c`` (the cdata arrays) in its own loop.  Nothing else reaches inside.
 """
 
 from __future__ import annotations
