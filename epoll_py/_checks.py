@@ -49,6 +49,20 @@ def in_range(value: object, name: str, low: int, high: int) -> int:
     raise OverflowError(f"{name} must be in {low}..{high}, got {number}")
 
 
+def capacity(value: object, maximum: int) -> int:
+    """Return ``value`` as a buffer's slot count in ``1..maximum``.
+
+    ``ValueError`` below one (no buffer is empty), ``OverflowError`` above
+    ``maximum`` (what the kernel's ``int`` byte count can address).
+    """
+    size = to_int(value, "capacity")
+    if size < 1:
+        raise ValueError(f"capacity must be at least 1, got {size}")
+    if size > maximum:
+        raise OverflowError(f"capacity must be at most {maximum}, got {size}")
+    return size
+
+
 def u32(value: object, name: str) -> int:
     """Return ``value`` as an unsigned 32-bit int."""
     return in_range(value, name, 0, U32_MAX)

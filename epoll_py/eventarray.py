@@ -109,11 +109,7 @@ class EventArray(Sequence[EpollEvent]):
     )
 
     def __init__(self, capacity: int) -> None:
-        size = _checks.to_int(capacity, "capacity")
-        if size < 1:
-            raise ValueError(f"capacity must be at least 1, got {size}")
-        if size > MAX_CAPACITY:
-            raise OverflowError(f"capacity must be at most {MAX_CAPACITY}, got {size}")
+        size = _checks.capacity(capacity, MAX_CAPACITY)
         # SAFETY: the four buffers and the state that points at them are
         # owned by this object (ffi.new frees them when the cdata objects die)
         # and are never replaced, so the raw pointers in the state stay valid

@@ -193,11 +193,7 @@ class SignalBuffer(Sequence[SignalInfo]):
     __slots__ = ("_capacity", "_records", "_view")
 
     def __init__(self, capacity: int) -> None:
-        size = _checks.to_int(capacity, "capacity")
-        if size < 1:
-            raise ValueError(f"capacity must be at least 1, got {size}")
-        if size > MAX_CAPACITY:
-            raise OverflowError(f"capacity must be at most {MAX_CAPACITY}, got {size}")
+        size = _checks.capacity(capacity, MAX_CAPACITY)
         # SAFETY: owned here and never replaced; C is given at most `size`.
         self._records = ffi.new(f"{_RECORD}[]", size)
         # SAFETY: a view of exactly those `size` records; it keeps them alive.
